@@ -72,57 +72,78 @@ _ID = r'(?:"(?:[^"\\]|\\.)*"|[A-Za-z_\x80-\uffff][\w\x80-\uffff]*|-?(?:\.\d+|\d+
 _HEADER = re.compile(rf"(?<![\w.\x80-\uffff])(?:strict\s+)?(?:di)?graph(?:\s*{_ID}|\s+<[^<>]*>)?\s*\{{", re.I | re.S)
 
 
+_SPECIAL = re.compile(r'["<{}\[\]/#]')  # the only characters that can change brace depth or start a skip
+
+
 def _match_brace(text: str, open_pos: int) -> tuple[int, int]:
     """Index just past the `}` matching the `{` at ``open_pos`` (or -1 if unterminated), and the deepest nesting seen.
 
-    Nesting counts `{`, `[` and HTML `<` together: all three recurse in Graphviz's parsers."""
+    Nesting counts `{`, `[` and HTML `<` together: all three recurse in Graphviz's parsers. The scan jumps from one
+    special character to the next with a regex, so ordinary text costs no Python-level work."""
     depth, max_depth, i, n = 0, 0, open_pos, len(text)
-    while i < n:
+    search = _SPECIAL.search
+    while True:
+        m = search(text, i)
+        if m is None:
+            return -1, max_depth
+        i = m.start()
         c = text[i]
         if c == '"':  # quoted string; backslash escapes the next character
             i += 1
-            while i < n and text[i] != '"':
-                i += 2 if text[i] == "\\" else 1
-            if i >= n:
-                return -1, max_depth
+            while True:
+                q = text.find('"', i)
+                if q < 0:
+                    return -1, max_depth
+                k = q - 1  # an odd number of backslashes before the quote escapes it
+                while k >= i and text[k] == "\\":
+                    k -= 1
+                if (q - 1 - k) % 2 == 0:
+                    i = q
+                    break
+                i = q + 1
         elif c == "<":  # HTML string: balanced <...>, may contain braces and quotes that mean nothing to DOT
             html_depth = 0
-            while i < n:
-                if text[i] == "<":
+            while True:
+                a, b = text.find("<", i), text.find(">", i)
+                if b < 0:
+                    return -1, max_depth
+                if 0 <= a < b:
                     html_depth += 1
                     max_depth = max(max_depth, depth + html_depth)
-                elif text[i] == ">":
+                    i = a + 1
+                else:
                     html_depth -= 1
+                    i = b + 1
                     if html_depth == 0:
                         break
-                i += 1
-            if i >= n:
-                return -1, max_depth
-        elif c == "/" and text.startswith("//", i):
-            j = text.find("\n", i)
-            i = n if j < 0 else j
             continue
-        elif c == "/" and text.startswith("/*", i):
-            j = text.find("*/", i + 2)
-            if j < 0:
-                return -1, max_depth
-            i = j + 2
-            continue
-        elif c == "#" and (i == 0 or text[i - 1] in "\r\n"):  # cpp-style line, a comment to Graphviz
-            j = text.find("\n", i)
-            i = n if j < 0 else j
-            continue
+        elif c == "/":
+            if text.startswith("//", i):
+                j = text.find("\n", i)
+                i = n if j < 0 else j
+                continue
+            if text.startswith("/*", i):
+                j = text.find("*/", i + 2)
+                if j < 0:
+                    return -1, max_depth
+                i = j + 2
+                continue
+        elif c == "#":
+            if i == 0 or text[i - 1] in "\r\n":  # cpp-style line, a comment to Graphviz
+                j = text.find("\n", i)
+                i = n if j < 0 else j
+                continue
         elif c in "{[":
             depth += 1
-            max_depth = max(max_depth, depth)
-        elif c in "}]":
+            if depth > max_depth:
+                max_depth = depth
+        else:  # } or ]
             depth -= 1
             if depth == 0:
                 return i + 1, max_depth
             if depth < 0:
                 return -1, max_depth
         i += 1
-    return -1, max_depth
 
 
 def _find_graph(text: str) -> tuple[int, int, int]:
@@ -269,46 +290,52 @@ class _MemFile:
 _memfile: _MemFile | None = None
 
 
-def _name(obj) -> str:
-    name = _gv.agnameof(obj)
-    return name.decode("utf-8", "replace") if isinstance(name, bytes) else str(name)
-
-
 def _read_graph(dot: str) -> Graph | None:
     global _memfile
     if _memfile is None:
         _memfile = _MemFile()
     _memfile.load(dot.encode("utf-8", "surrogatepass"))
+    gv = _gv._graphviz  # the raw SWIG functions: no per-call Python wrapper
     try:
-        g = _gv.agread(_memfile, None)
+        g = gv.agread(_memfile, None)
     except ValueError:  # agread returned NULL: a syntax error (already counted by the error hook)
         return None
     if g is None:
         return None
     try:
-        directed = bool(_gv.agisdirected(g))
+        directed = bool(gv.agisdirected(g))
+        agnameof, agget, agnxtout, aghead = gv.agnameof, gv.agget, gv.agnxtout, gv.aghead
+        norm: dict[bytes, str] = {}  # raw name -> normalised, so each node is normalised once
+
+        def name_of(obj) -> str:
+            raw = agnameof(obj)
+            out = norm.get(raw)
+            if out is None:
+                out = norm[raw] = normalize_id(raw.decode("utf-8", "replace"))
+            return out
+
         nodes: set[str] = set()
         edges: set[tuple[str, str]] = set()
         labels: set[tuple[tuple[str, str], str]] = set()
-        n = _gv.agfstnode(g)
+        n = gv.agfstnode(g)
         while n is not None:
-            nodes.add(normalize_id(_name(n)))
-            e = _gv.agfstout(g, n)
+            t = name_of(n)
+            nodes.add(t)
+            e = gv.agfstout(g, n)
             while e is not None:
-                t, h = normalize_id(_name(_gv.agtail(e))), normalize_id(_name(_gv.aghead(e)))
+                h = name_of(aghead(e))
                 edge = (t, h) if directed or t <= h else (h, t)
                 edges.add(edge)
-                label = _gv.agget(e, b"label")
+                label = agget(e, b"label")
                 if label:
-                    text = label.decode("utf-8", "replace") if isinstance(label, bytes) else str(label)
-                    text = normalize_id(text)
+                    text = normalize_id(label.decode("utf-8", "replace") if isinstance(label, bytes) else str(label))
                     if text:
                         labels.add((edge, text))
-                e = _gv.agnxtout(g, e)
-            n = _gv.agnxtnode(g, n)
+                e = agnxtout(g, e)
+            n = gv.agnxtnode(g, n)
         return Graph(directed, frozenset(nodes), frozenset(edges), frozenset(labels))
     finally:
-        _gv.agclose(g)
+        gv.agclose(g)
 
 
 def _safe_to_parse(text: str) -> tuple[str | None, str]:
