@@ -32,7 +32,7 @@ then ``metric.reset()`` (``self.log(..., metric)`` only accepts scalar-valued me
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 
 import torch
 from torchmetrics import Metric
@@ -125,18 +125,26 @@ class DotGraphMetrics(Metric):
         for name in ("n", "reference_invalid", "graphviz_messages", *_SUM_STATES.values()):
             self.add_state(name, default=torch.tensor(0.0, dtype=torch.float64), dist_reduce_fx="sum")
 
-    def update(self, preds: Sequence[str], targets: Sequence[str | Graph]) -> None:
-        if isinstance(preds, str) or isinstance(targets, str):
-            raise TypeError("DotGraphMetrics.update takes lists of strings; wrap a single sample as [pred], [target]")
-        if len(preds) != len(targets):
-            raise ValueError(
-                f"DotGraphMetrics.update: {len(preds)} predictions but {len(targets)} targets; pass one reference "
-                "per prediction"
-            )
-        self.update_scores(sample_scores(p, t) for p, t in zip(preds, targets, strict=True))
-
-    def update_scores(self, scores) -> None:
-        """Add already computed ``sample_scores`` dicts (lets ``score.py`` reuse one parse for several groups)."""
+    def update(
+        self,
+        preds: Sequence[str] | None = None,
+        targets: Sequence[str | Graph] | None = None,
+        *,
+        scores: Iterable[dict[str, float]] | None = None,
+    ) -> None:
+        """Parse and score ``preds`` against ``targets``; or add already computed ``sample_scores`` dicts via
+        ``scores=`` (lets ``score.py`` parse once and feed both the overall and the per-group metrics)."""
+        if scores is None:
+            if preds is None or targets is None:
+                raise TypeError("DotGraphMetrics.update needs preds and targets (lists of strings) or scores=")
+            if isinstance(preds, str) or isinstance(targets, str):
+                raise TypeError("DotGraphMetrics.update takes lists of strings; wrap one sample as [pred], [target]")
+            if len(preds) != len(targets):
+                raise ValueError(
+                    f"DotGraphMetrics.update: {len(preds)} predictions but {len(targets)} targets; pass one "
+                    "reference per prediction"
+                )
+            scores = [sample_scores(p, t) for p, t in zip(preds, targets, strict=True)]
         totals = dict.fromkeys(("n", "reference_invalid", "graphviz_messages", *_SUM_STATES.values()), 0.0)
         for s in scores:
             totals["n"] += 1.0
