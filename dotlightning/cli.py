@@ -46,16 +46,17 @@ def _run_extra(name: str, argv: list[str]) -> None:
 
 
 def main(argv: list[str] | None = None) -> None:
-    argv = list(sys.argv[1:] if argv is None else argv)
+    args = list(sys.argv[1:] if argv is None else argv)
     jsonargparse.set_parsing_settings(docstring_parse_attribute_docstrings=True)
-    if argv and argv[0] in EXTRA_COMMANDS:
-        _run_extra(argv[0], argv[1:])
+    if args and args[0] in EXTRA_COMMANDS:
+        _run_extra(args[0], args[1:])
         return
-    defaults = [str(EMBEDDED_CONFIG)] if EMBEDDED_CONFIG.is_file() else []
+    # Every trainer subcommand starts from the embedded default, so `fit` alone trains Gemma 3 270M offline.
+    defaults = {"default_config_files": [str(EMBEDDED_CONFIG)]} if EMBEDDED_CONFIG.is_file() else {}
     DotLightningCLI(
         DotLoRAModule,
         DotDataModule,
         args=argv,
-        parser_kwargs={"default_config_files": defaults, "prog": "python -m dotlightning"},
+        parser_kwargs={"prog": "python -m dotlightning"} | {cmd: defaults for cmd in ("fit", "validate", "test", "predict")},
         save_config_kwargs={"overwrite": True},
     )

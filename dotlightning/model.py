@@ -137,6 +137,7 @@ class DotLoRAModule(L.LightningModule):
         for parameter in model.parameters():
             if parameter.requires_grad:
                 parameter.data = parameter.data.float()
+        model.train()  # from_pretrained returns eval mode; dropout in the LoRA layers should be live in fit
         self.model = model
 
     def trainable_state_dict(self) -> dict[str, torch.Tensor]:

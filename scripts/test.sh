@@ -1,0 +1,10 @@
+#!/usr/bin/env bash
+# Sets up a virtual environment with the CPU build of torch (never the CUDA wheels) and runs the test suite.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+venv=${DOTLIGHTNING_VENV:-.venv}
+[ -x "$venv/bin/python" ] || python3 -m venv "$venv"
+"$venv/bin/python" -m pip install -q --upgrade pip
+"$venv/bin/python" -m pip install -q torch==2.13.0
+"$venv/bin/python" -m pip install -q -e ".[test]"
+exec "$venv/bin/python" -m pytest -q -x "$@"
