@@ -80,7 +80,7 @@ def _match_brace(text: str, open_pos: int) -> tuple[int, int]:
 
     Nesting counts `{`, `[` and HTML `<` together: all three recurse in Graphviz's parsers. The scan jumps from one
     special character to the next with a regex, so ordinary text costs no Python-level work."""
-    depth, max_depth, i, n = 0, 0, open_pos, len(text)
+    depth, brackets, max_depth, i, n = 0, 0, 0, open_pos, len(text)
     search = _SPECIAL.search
     while True:
         m = search(text, i)
@@ -103,19 +103,20 @@ def _match_brace(text: str, open_pos: int) -> tuple[int, int]:
                 i = q + 1
         elif c == "<":  # HTML string: balanced <...>, may contain braces and quotes that mean nothing to DOT
             html_depth = 0
+            a, b = text.find("<", i), text.find(">", i)  # next '<' and '>', each refreshed only once consumed
             while True:
-                a, b = text.find("<", i), text.find(">", i)
                 if b < 0:
                     return -1, max_depth
                 if 0 <= a < b:
                     html_depth += 1
-                    max_depth = max(max_depth, depth + html_depth)
-                    i = a + 1
+                    max_depth = max(max_depth, depth + brackets + html_depth)
+                    a = text.find("<", a + 1)
                 else:
                     html_depth -= 1
                     i = b + 1
                     if html_depth == 0:
                         break
+                    b = text.find(">", i)
             continue
         elif c == "/":
             if text.startswith("//", i):
@@ -133,16 +134,20 @@ def _match_brace(text: str, open_pos: int) -> tuple[int, int]:
                 j = text.find("\n", i)
                 i = n if j < 0 else j
                 continue
-        elif c in "{[":
+        elif c == "{":
             depth += 1
-            if depth > max_depth:
-                max_depth = depth
-        else:  # } or ]
+            if depth + brackets > max_depth:
+                max_depth = depth + brackets
+        elif c == "[":
+            brackets += 1
+            if depth + brackets > max_depth:
+                max_depth = depth + brackets
+        elif c == "]":  # only counts toward nesting; a stray ']' is Graphviz's to reject, not a graph boundary
+            brackets = max(0, brackets - 1)
+        else:  # }
             depth -= 1
             if depth == 0:
                 return i + 1, max_depth
-            if depth < 0:
-                return -1, max_depth
         i += 1
 
 
