@@ -1,0 +1,449 @@
+"""DotDataModule: records -> token ids -> length-grouped, resumable batches.
+
+Pipeline, top to bottom:
+
+1. ``load_records`` each split (train/val/test/predict files, hub ids or ``datasets`` dirs), or carve val/test out of
+   the train file deterministically (``val_fraction``/``test_fraction``, seeded).
+2. ``PromptFormat.encode`` every record once: prompt tokens masked (-100), completion + EOS labelled.
+3. Drop (never truncate) examples longer than ``max_seq_length``; a truncated DOT graph would teach the model to stop
+   mid-graph. Drops are counted and logged.
+4. Train batches come from ``LengthGroupedSampler``: shuffle, sort by length inside large windows, cut into batches,
+   shuffle the batches. Padding stays a few percent while the order is still random; everything is a pure function of
+   (seed, epoch), which is what makes exact mid-epoch resume possible.
+5. ``ResumableDataLoader`` counts the batches it has handed out; Lightning (>= 2.3) saves its ``state_dict()`` in
+   checkpoints and calls ``load_state_dict()`` on resume, after which the loader yields exactly the batches an
+   uninterrupted run would still have produced in that epoch.
+
+Multi-GPU: the train batch sampler is not distributed-aware; run DDP with ``Trainer(use_distributed_sampler=False)``
+only after adding rank sharding here (single-device training is what the project uses).
+"""
+
+from __future__ import annotations
+
+import functools
+import random
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Literal
+
+import lightning as L
+import numpy as np
+import torch
+from lightning.pytorch.utilities import rank_zero_info, rank_zero_warn
+from torch.utils.data import DataLoader, Dataset, Sampler
+
+from dotlightning.prompts import DEFAULT_SYSTEM, IGNORE_INDEX, PromptFormat, eos_id
+from dotlightning.records import Record, load_records
+
+# data/ sits at the repository root next to the package: the shipped train/val/test records.
+DATA_DIR = Path(__file__).resolve().parent.parent / "data"
+
+
+# ---------------------------------------------------------------------------------------------------------------------
+# Examples and collation
+
+
+class ExampleDataset(Dataset):
+    """Encoded examples (dicts with input_ids, labels, prompt_ids and the record's text fields)."""
+
+    def __init__(self, examples: list[dict[str, Any]]) -> None:
+        self.examples = examples
+
+    def __len__(self) -> int:
+        return len(self.examples)
+
+    def __getitem__(self, i: int) -> dict[str, Any]:
+        return self.examples[i]
+
+    @property
+    def lengths(self) -> list[int]:
+        return [len(e["input_ids"]) for e in self.examples]
+
+
+def collate(examples: list[dict[str, Any]], pad_id: int) -> dict[str, Any]:
+    """Right-pad a list of examples into a batch.
+
+    Attention mask and label padding are built from each example's *length*, never by comparing ids with ``pad_id``:
+    when pad == eos (common: Llama, Qwen base) the real, labelled EOS at the end of each completion must stay labelled.
+    """
+    width = max(len(e["input_ids"]) for e in examples)
+    input_ids = torch.full((len(examples), width), pad_id, dtype=torch.long)
+    labels = torch.full((len(examples), width), IGNORE_INDEX, dtype=torch.long)
+    attention_mask = torch.zeros((len(examples), width), dtype=torch.long)
+    for row, e in enumerate(examples):
+        n = len(e["input_ids"])
+        input_ids[row, :n] = torch.tensor(e["input_ids"], dtype=torch.long)
+        labels[row, :n] = torch.tensor(e["labels"], dtype=torch.long)
+        attention_mask[row, :n] = 1
+    batch: dict[str, Any] = {"input_ids": input_ids, "attention_mask": attention_mask, "labels": labels}
+    for key in ("prompt_ids", "prompt", "completion", "kind", "source", "id"):
+        batch[key] = [e[key] for e in examples]
+    return batch
+
+
+def padding_fraction_of(batches: list[list[int]], lengths: list[int]) -> float:
+    """Padded positions / all positions when each batch is padded to its longest example."""
+    total = padded = 0
+    for b in batches:
+        lens = [lengths[i] for i in b]
+        total += max(lens) * len(lens)
+        padded += max(lens) * len(lens) - sum(lens)
+    return padded / total if total else 0.0
+
+
+# ---------------------------------------------------------------------------------------------------------------------
+# Sampling: length-grouped, deterministic in (seed, epoch), resumable
+
+
+class LengthGroupedSampler(Sampler[int]):
+    """Shuffled order in which examples of similar length end up in the same batch.
+
+    Per epoch: a seeded permutation, cut into windows of ``batch_size * window`` examples; each window is sorted by
+    length and cut into batches; then the batches are shuffled, and the one with the most tokens is moved first (an
+    out-of-memory shows up on step 0, not hours in). ``window=1`` (or ``group_by_length=False``) only sorts within a
+    batch, i.e. plain shuffling. Lightning calls ``set_epoch`` at the start of each epoch.
+    """
+
+    def __init__(self, lengths: list[int], batch_size: int, seed: int = 42, window: int = 64) -> None:
+        self.lengths = list(lengths)
+        self.batch_size = batch_size
+        self.seed = seed
+        self.window = window
+        self.epoch = 0
+
+    def set_epoch(self, epoch: int) -> None:
+        self.epoch = epoch
+
+    def batches(self, epoch: int | None = None) -> list[list[int]]:
+        epoch = self.epoch if epoch is None else epoch
+        n, bs = len(self.lengths), self.batch_size
+        lengths = np.asarray(self.lengths)
+        rng = np.random.default_rng((self.seed, epoch))
+        perm = rng.permutation(n)
+        span = bs * self.window
+        batches: list[list[int]] = []
+        for start in range(0, n, span):
+            win = perm[start : start + span]
+            win = win[np.argsort(lengths[win], kind="stable")]
+            batches.extend(win[i : i + bs].tolist() for i in range(0, len(win), bs))
+        batches = [batches[i] for i in rng.permutation(len(batches))]
+        if batches:
+            biggest = max(range(len(batches)), key=lambda i: max(self.lengths[j] for j in batches[i]) * len(batches[i]))
+            batches[0], batches[biggest] = batches[biggest], batches[0]
+        return batches
+
+    def __iter__(self) -> Iterator[int]:
+        for b in self.batches():
+            yield from b
+
+    def __len__(self) -> int:
+        return len(self.lengths)
+
+
+class GroupedBatchSampler(Sampler[list[int]]):
+    """Yields the batches of a ``LengthGroupedSampler``, optionally starting at batch ``start`` (for resume).
+
+    The inner sampler is exposed as ``.sampler`` because that is where Lightning looks for ``set_epoch``
+    (``dataloader.batch_sampler.sampler.set_epoch``).
+    """
+
+    def __init__(self, sampler: LengthGroupedSampler) -> None:
+        self.sampler = sampler
+        self.start = 0
+
+    def __iter__(self) -> Iterator[list[int]]:
+        yield from self.sampler.batches()[self.start :]
+
+    def __len__(self) -> int:
+        return -(-len(self.sampler) // self.sampler.batch_size)
+
+
+class ResumableDataLoader(DataLoader):
+    """A DataLoader that can resume mid-epoch: ``state_dict()`` / ``load_state_dict()``.
+
+    Lightning detects these two methods (``lightning.fabric.utilities.types._Stateful``), stores ``state_dict()`` in
+    every checkpoint and calls ``load_state_dict()`` before iterating again on resume. We count batches *handed out by
+    the loader* (not drawn from the sampler, which worker prefetching runs ahead of), so the count is exactly the number
+    of batches the training loop consumed. ``__iter__`` is a generator, so the epoch is read when the first batch is
+    requested, i.e. after Lightning's ``set_epoch``, not when ``iter()`` is called (Lightning calls it earlier).
+    """
+
+    def __init__(self, dataset: Dataset, batch_sampler: GroupedBatchSampler, **kwargs: Any) -> None:
+        super().__init__(dataset, batch_sampler=batch_sampler, **kwargs)
+        self._epoch = 0
+        self._yielded = 0
+        self._resume: dict[str, int] | None = None
+
+    def __iter__(self) -> Iterator[Any]:  # type: ignore[override]
+        sampler = self.batch_sampler.sampler
+        self._epoch, self._yielded = sampler.epoch, 0
+        if self._resume is not None and self._resume["epoch"] == sampler.epoch:
+            self._yielded = self._resume["batches_yielded"]
+        self._resume = None
+        self.batch_sampler.start = self._yielded
+        try:
+            for batch in super().__iter__():
+                self._yielded += 1
+                yield batch
+        finally:
+            self.batch_sampler.start = 0
+
+    def state_dict(self) -> dict[str, int]:
+        sampler = self.batch_sampler.sampler
+        return {"epoch": self._epoch, "batches_yielded": self._yielded, "num_batches": len(self.batch_sampler),
+                "seed": sampler.seed, "batch_size": sampler.batch_size}
+
+    def load_state_dict(self, state: dict[str, int]) -> None:
+        sampler = self.batch_sampler.sampler
+        mine = {"num_batches": len(self.batch_sampler), "seed": sampler.seed, "batch_size": sampler.batch_size}
+        saved = {k: state.get(k) for k in mine}
+        if saved != mine:
+            raise ValueError(
+                f"cannot resume the train dataloader exactly: checkpoint has {saved}, this run has {mine}. Fix: resume "
+                f"with the same train data, seed, batch_size and max_seq_length, or start a new run."
+            )
+        sampler.set_epoch(state["epoch"])
+        self._resume = {"epoch": state["epoch"], "batches_yielded": state["batches_yielded"]}
+
+
+# ---------------------------------------------------------------------------------------------------------------------
+# The DataModule
+
+
+@dataclass(eq=False)
+class DotDataModule(L.LightningDataModule):
+    """Description -> Graphviz DOT records as training batches (loss on the completion only by default)."""
+
+    train_file: str | None = str(DATA_DIR / "train.jsonl")
+    """Training records: .jsonl/.json/.csv/.parquet file, `datasets` save_to_disk directory, or hub dataset id."""
+    val_file: str | None = str(DATA_DIR / "val.jsonl")
+    """Validation records (same kinds of source). null: none, or carved from train_file with val_fraction."""
+    test_file: str | None = str(DATA_DIR / "test.jsonl")
+    """Test records (same kinds of source). null: none, or carved from train_file with test_fraction."""
+    predict_file: str | None = None
+    """Records to generate for in `predict` (kept in file order). null: use test_file."""
+    train_split: str = "train"
+    """Split of train_file to use when it is a hub id, a `datasets` directory or a JSON object of lists."""
+    val_split: str = "validation"
+    """Split of val_file to use when it is a hub id, a `datasets` directory or a JSON object of lists."""
+    test_split: str = "test"
+    """Split of test_file/predict_file to use when it is a hub id, a `datasets` directory or a JSON object of lists."""
+    prompt_field: str = "prompt"
+    """Name of the field holding the description."""
+    completion_field: str = "completion"
+    """Name of the field holding the target DOT."""
+    prompt_style: Literal["tags", "chat"] = "tags"
+    """'tags': <system>/<user>/<assistant> tags (any model); 'chat': the tokenizer's own chat template."""
+    system_prompt: str = DEFAULT_SYSTEM
+    """System instruction put before every description."""
+    train_on_prompt: bool = False
+    """Also compute the loss on prompt tokens (default: only on the completion and its EOS)."""
+    max_seq_length: int = 512
+    """Longest example in tokens (prompt + completion + EOS). Longer ones are dropped and counted, never truncated."""
+    batch_size: int = 4
+    """Training batch size (examples per step, per device)."""
+    eval_batch_size: int | None = None
+    """Validation/test/predict batch size. null: same as batch_size."""
+    num_workers: int = 0
+    """DataLoader worker processes (batches are pre-tokenized, so 0 is usually enough)."""
+    seed: int = 42
+    """Seed for splitting one file into train/val/test and for the batch order (combined with the epoch)."""
+    val_fraction: float = 0.0
+    """Fraction of train_file held out for validation (needs val_file: null)."""
+    test_fraction: float = 0.0
+    """Fraction of train_file held out for testing (needs test_file: null)."""
+    group_by_length: bool = True
+    """Batch examples of similar length together (less padding); the batch order is still shuffled."""
+    group_window: int = 64
+    """Length grouping sorts within shuffled windows of this many batches: larger means less padding, less mixing."""
+    skip_invalid: bool = False
+    """Skip (and count) malformed lines and records missing a field, instead of stopping with an error."""
+    check_dot: bool = True
+    """Drop (and count) records whose completion Graphviz cannot parse."""
+    limit_train: int | None = None
+    """Use only the first N training records (quick runs). null: all."""
+    limit_val: int | None = None
+    """Use only the first N validation records. null: all."""
+    limit_test: int | None = None
+    """Use only the first N test/predict records. null: all."""
+
+    def __post_init__(self) -> None:
+        super().__init__()
+        self._check_fields()
+        self.tokenizer: Any = None
+        self.records: dict[str, list[Record]] = {}
+        self.datasets: dict[str, ExampleDataset] = {}
+        self.stats: dict[str, dict[str, Any]] = {}  # per split: records, skip counts, too_long, padding_fraction
+
+    def _check_fields(self) -> None:
+        def need(ok: bool, problem: str, fix: str) -> None:
+            if not ok:
+                raise ValueError(f"DotDataModule: {problem}. Fix: {fix}.")
+
+        need(self.prompt_style in ("tags", "chat"), f"prompt_style={self.prompt_style!r} is not supported",
+             "use 'tags' or 'chat'")
+        need(self.max_seq_length > 0, f"max_seq_length={self.max_seq_length} must be positive",
+             "set it to the longest sequence the model should see, e.g. 512")
+        need(self.batch_size > 0, f"batch_size={self.batch_size} must be positive", "use e.g. 4")
+        need(self.eval_batch_size is None or self.eval_batch_size > 0,
+             f"eval_batch_size={self.eval_batch_size} must be positive", "use e.g. 8, or null for batch_size")
+        need(self.num_workers >= 0, f"num_workers={self.num_workers} must be >= 0", "use 0 (main process) or more")
+        need(self.group_window >= 1, f"group_window={self.group_window} must be >= 1", "use e.g. 64")
+        for name in ("val_fraction", "test_fraction"):
+            v = getattr(self, name)
+            need(0.0 <= v < 1.0, f"{name}={v} must be in [0, 1)", f"use e.g. {name}=0.1")
+        need(self.val_fraction + self.test_fraction < 1.0,
+             f"val_fraction + test_fraction = {self.val_fraction + self.test_fraction} leaves no training data",
+             "make them sum to less than 1")
+        need(not (self.val_fraction > 0 and self.val_file is not None),
+             f"val_fraction={self.val_fraction} and val_file={self.val_file!r} both give validation data",
+             "set val_file to null to carve validation out of train_file, or set val_fraction to 0")
+        need(not (self.test_fraction > 0 and self.test_file is not None),
+             f"test_fraction={self.test_fraction} and test_file={self.test_file!r} both give test data",
+             "set test_file to null to carve the test set out of train_file, or set test_fraction to 0")
+        for name in ("limit_train", "limit_val", "limit_test"):
+            v = getattr(self, name)
+            need(v is None or v > 0, f"{name}={v} must be positive or null", f"use e.g. {name}=100, or null for all")
+
+    # -----------------------------------------------------------------------------------------------------------------
+
+    def connect(self, tokenizer: Any) -> None:
+        """Give the data module the model's tokenizer (required before ``setup``)."""
+        eos_id(tokenizer)  # fail now, with the fix, if it cannot mark the end of a completion
+        self.tokenizer = tokenizer
+        self.datasets.clear()  # encodings depend on the tokenizer
+
+    @property
+    def prompt_format(self) -> PromptFormat:
+        return PromptFormat(style=self.prompt_style, system=self.system_prompt)
+
+    @property
+    def pad_id(self) -> int:
+        pad = self.tokenizer.pad_token_id
+        return eos_id(self.tokenizer) if pad is None else pad  # any id works: masks come from lengths
+
+    def _load(self, source: str, split: str, name: str) -> list[Record]:
+        records, counts = load_records(source, prompt_field=self.prompt_field, completion_field=self.completion_field,
+                                       skip_invalid=self.skip_invalid, check_dot=self.check_dot, split=split)
+        self.stats.setdefault(name, {})["skipped"] = {k: v for k, v in counts.items() if v}
+        return records
+
+    def _load_records(self) -> None:
+        """Fill self.records with the splits, carving val/test out of train when the fractions ask for it."""
+        if self.records:
+            return
+        if self.train_file is not None:
+            train = self._load(self.train_file, self.train_split, "train")
+            n_test = round(len(train) * self.test_fraction) if self.test_fraction else 0
+            n_val = round(len(train) * self.val_fraction) if self.val_fraction else 0
+            if n_val or n_test:
+                # Seeded shuffle of indices, then each split keeps file order: same seed + same file = same split.
+                order = list(range(len(train)))
+                random.Random(self.seed).shuffle(order)
+                test_idx, val_idx = sorted(order[:n_test]), sorted(order[n_test : n_test + n_val])
+                held = set(order[: n_test + n_val])
+                if n_test:
+                    self.records["test"] = [train[i] for i in test_idx]
+                if n_val:
+                    self.records["val"] = [train[i] for i in val_idx]
+                train = [r for i, r in enumerate(train) if i not in held]
+            self.records["train"] = train
+        if self.val_file is not None:
+            self.records["val"] = self._load(self.val_file, self.val_split, "val")
+        if self.test_file is not None:
+            self.records["test"] = self._load(self.test_file, self.test_split, "test")
+        if self.predict_file is not None:
+            self.records["predict"] = self._load(self.predict_file, self.test_split, "predict")
+        for name, limit in (("train", self.limit_train), ("val", self.limit_val), ("test", self.limit_test),
+                            ("predict", self.limit_test)):
+            if limit is not None and name in self.records:
+                self.records[name] = self.records[name][:limit]
+
+    def _encode(self, name: str, records: list[Record]) -> ExampleDataset:
+        fmt, examples, too_long = self.prompt_format, [], 0
+        for r in records:
+            enc = fmt.encode(self.tokenizer, r.prompt, r.completion, train_on_prompt=self.train_on_prompt)
+            if len(enc["input_ids"]) > self.max_seq_length:
+                too_long += 1
+                continue
+            examples.append({"input_ids": enc["input_ids"], "labels": enc["labels"],
+                             "prompt_ids": enc["input_ids"][: enc["prompt_length"]], "prompt": r.prompt,
+                             "completion": r.completion, "kind": r.kind, "source": r.source, "id": r.id})
+        stats = self.stats.setdefault(name, {})
+        stats.update(records=len(examples), too_long=too_long)
+        if too_long:
+            rank_zero_warn(f"{name}: dropped {too_long} of {len(records)} examples longer than max_seq_length="
+                           f"{self.max_seq_length} tokens (never truncated). Raise max_seq_length to keep them.")
+        if not examples and records:
+            raise ValueError(f"{name}: all {len(records)} examples are longer than max_seq_length="
+                             f"{self.max_seq_length}. Fix: raise max_seq_length.")
+        return ExampleDataset(examples)
+
+    def setup(self, stage: str | None = None) -> None:
+        if self.tokenizer is None:
+            raise RuntimeError("DotDataModule.setup() before connect(tokenizer). Fix: call "
+                               "datamodule.connect(model.tokenizer) first (the CLI does this for you).")
+        self._load_records()
+        wanted = {"fit": ["train", "val"], "validate": ["val"], "test": ["test"], "predict": ["predict"],
+                  None: ["train", "val", "test", "predict"]}.get(stage, ["train", "val", "test", "predict"])
+        if stage == "fit" and "train" not in self.records:
+            raise ValueError("DotDataModule: fitting needs training data but train_file is null. Fix: set train_file.")
+        if "predict" in wanted and "predict" not in self.records and "test" in self.records:
+            self.records["predict"] = self.records["test"]
+        for name in wanted:
+            if name in self.records and name not in self.datasets:
+                self.datasets[name] = self._encode(name, self.records[name])
+                self.stats[name]["padding_fraction"] = self.padding_fraction(name)
+                s = self.stats[name]
+                rank_zero_info(f"data {name}: {s['records']} examples, dropped too_long={s['too_long']}, "
+                               f"skipped={s.get('skipped', {})}, padding_fraction={s['padding_fraction']:.2%}")
+
+    # -----------------------------------------------------------------------------------------------------------------
+
+    def _train_sampler(self) -> LengthGroupedSampler:
+        return LengthGroupedSampler(self.datasets["train"].lengths, self.batch_size, seed=self.seed,
+                                    window=self.group_window if self.group_by_length else 1)
+
+    def _eval_order(self, name: str) -> list[int]:
+        """Validation/test: longest first (least padding, and an out-of-memory shows on the first batch).
+        Predict keeps file order so outputs line up with inputs."""
+        lengths = self.datasets[name].lengths
+        if name == "predict" or not self.group_by_length:
+            return list(range(len(lengths)))
+        return sorted(range(len(lengths)), key=lambda i: -lengths[i])  # stable: ties keep file order
+
+    def _eval_batches(self, name: str) -> list[list[int]]:
+        order, bs = self._eval_order(name), self.eval_batch_size or self.batch_size
+        return [order[i : i + bs] for i in range(0, len(order), bs)]
+
+    def padding_fraction(self, split: str = "train", epoch: int = 0) -> float:
+        """Fraction of batch positions that are padding for ``split`` (train: in ``epoch``'s batch order)."""
+        lengths = self.datasets[split].lengths
+        batches = self._train_sampler().batches(epoch) if split == "train" else self._eval_batches(split)
+        return padding_fraction_of(batches, lengths)
+
+    def _collate(self) -> Any:
+        return functools.partial(collate, pad_id=self.pad_id)
+
+    def train_dataloader(self) -> ResumableDataLoader:
+        return ResumableDataLoader(self.datasets["train"], GroupedBatchSampler(self._train_sampler()),
+                                   collate_fn=self._collate(), num_workers=self.num_workers)
+
+    def _eval_dataloader(self, name: str) -> DataLoader | list:
+        if name not in self.datasets:
+            return []  # Lightning skips the loop
+        # A plain sampler + batch_size (not a custom batch sampler): Lightning may rebuild eval loaders (predict index
+        # tracking, distributed samplers), which it can only do for standard DataLoader arguments.
+        return DataLoader(self.datasets[name], sampler=self._eval_order(name),
+                          batch_size=self.eval_batch_size or self.batch_size, collate_fn=self._collate(),
+                          num_workers=self.num_workers)
+
+    def val_dataloader(self) -> DataLoader | list:
+        return self._eval_dataloader("val")
+
+    def test_dataloader(self) -> DataLoader | list:
+        return self._eval_dataloader("test")
+
+    def predict_dataloader(self) -> DataLoader | list:
+        return self._eval_dataloader("predict")
