@@ -1,0 +1,153 @@
+"""The shipped dataset is exactly the build script's output, and every record meets the dataset contract."""
+from __future__ import annotations
+
+import json
+import re
+import subprocess
+import sys
+from collections import Counter
+from pathlib import Path
+
+import pygraphviz
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+SCRIPTS = ROOT / "scripts"
+sys.path.insert(0, str(SCRIPTS))
+
+import build_dataset  # noqa: E402
+from dataset_dot import Cluster, Graph, quote_id  # noqa: E402
+from dataset_vocab import STRUCTURAL  # noqa: E402
+
+SPLITS = ("train", "val", "test")
+MIN_SIZE = {"train": 3000, "val": 300, "test": 300}
+SOURCES = {"nl": 0.45, "code": 0.20, "smcat": 0.20, "docs": 0.15}
+
+
+def _load(path: Path) -> list[dict]:
+    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()]
+
+
+@pytest.fixture(scope="module")
+def shipped() -> dict[str, list[dict]]:
+    return {s: _load(ROOT / "data" / f"{s}.jsonl") for s in SPLITS}
+
+
+@pytest.fixture(scope="module")
+def parsed(shipped) -> dict[str, list[pygraphviz.AGraph]]:
+    return {s: [pygraphviz.AGraph(string=r["completion"]) for r in recs] for s, recs in shipped.items()}
+
+
+def test_rebuild_is_byte_identical(tmp_path):
+    build_dataset.main(["--out", str(tmp_path), "--seed", "0"])
+    for s in SPLITS:
+        assert (tmp_path / f"{s}.jsonl").read_bytes() == (ROOT / "data" / f"{s}.jsonl").read_bytes(), (
+            f"data/{s}.jsonl is stale: run `python scripts/build_dataset.py --out data`")
+
+
+def test_other_seed_differs(tmp_path):
+    build_dataset.main(["--out", str(tmp_path), "--seed", "1"])
+    assert (tmp_path / "val.jsonl").read_bytes() != (ROOT / "data" / "val.jsonl").read_bytes()
+
+
+def test_sizes_fields_kinds_sources(shipped):
+    for s, recs in shipped.items():
+        assert len(recs) >= MIN_SIZE[s]
+        for r in recs:
+            assert set(r) == {"id", "kind", "source", "prompt", "completion"}
+            assert r["prompt"].strip() and r["completion"].strip()
+        kinds = Counter(r["kind"] for r in recs)
+        assert len(kinds) >= 10, kinds
+        src = Counter(r["source"] for r in recs)
+        assert set(src) == set(SOURCES)
+        for name, share in SOURCES.items():  # mix roughly as designed, and similar across splits
+            assert abs(src[name] / len(recs) - share) < 0.05, (s, src)
+    assert len({r["id"] for recs in shipped.values() for r in recs}) == sum(map(len, shipped.values()))
+    train_kinds = set(r["kind"] for r in shipped["train"])
+    for s in ("val", "test"):
+        assert set(r["kind"] for r in shipped[s]) == train_kinds
+
+
+def test_every_completion_parses_and_is_canonical(shipped, parsed):
+    header = re.compile(r'^(digraph|graph) ([A-Za-z_][A-Za-z0-9_]*|"[^"]*") \{$')
+    for s, recs in shipped.items():
+        for r, g in zip(recs, parsed[s]):
+            lines = r["completion"].split("\n")
+            assert header.match(lines[0]), (r["id"], lines[0])
+            assert lines[-1] == "}", r["id"]
+            assert g.is_directed() == lines[0].startswith("digraph"), r["id"]
+            depth = 1
+            for line in lines[1:-1]:
+                if line.strip() == "}":
+                    depth -= 1
+                    assert line == "  " * depth + "}", (r["id"], line)
+                    continue
+                assert line.startswith("  " * depth) and not line.startswith("  " * depth + " "), (r["id"], line)
+                if line.endswith("{"):
+                    assert re.match(r'^ {2}subgraph ("?)cluster_\w+\1 \{$', line), (r["id"], line)
+                    depth += 1
+                else:
+                    assert line.endswith(";"), (r["id"], line)
+            assert depth == 1, r["id"]
+            assert "\t" not in r["completion"] and not r["completion"].endswith("\n")
+
+
+def test_completion_is_derivable_from_prompt(shipped, parsed):
+    """Every node ID and edge label in the completion is written somewhere in the prompt."""
+    for s, recs in shipped.items():
+        for r, g in zip(recs, parsed[s]):
+            prompt = r["prompt"].lower()
+            for n in g.nodes():
+                assert n.lower() in prompt, (r["id"], n)
+            for e in g.edges():
+                lab = e.attr.get("label")
+                implied = lab in ("yes", "no") and "otherwise" in prompt  # "if X then A, otherwise B"
+                assert not lab or lab.lower() in prompt or implied, (r["id"], lab)
+
+
+def test_no_duplicate_prompts(shipped):
+    prompts = [r["prompt"] for recs in shipped.values() for r in recs]
+    assert len(prompts) == len(set(prompts))
+
+
+def test_heldout_vocabulary(shipped, parsed):
+    """val/test node names come from pool halves train never uses (structural names like start/end excepted)."""
+    train = {build_dataset.norm_id(n) for g in parsed["train"] for n in g.nodes()}
+    for s in ("val", "test"):
+        held = {build_dataset.norm_id(n) for g in parsed[s] for n in g.nodes()}
+        assert not (held & train) - STRUCTURAL, sorted((held & train) - STRUCTURAL)[:10]
+
+
+def test_canonical_writer():
+    g = Graph(directed=True, name="my graph")
+    g.attrs["rankdir"] = "LR"
+    g.node("lonely")
+    g.node("x y", label='say "hi"')
+    g.clusters.append(Cluster("back", "Back end", ["db"]))
+    g.edge("a", "x y", label="go")
+    g.edge("x y", "db")
+    assert g.to_dot() == (
+        'digraph "my graph" {\n  rankdir="LR";\n  lonely;\n  "x y" [label="say \\"hi\\""];\n'
+        '  subgraph cluster_back {\n    label="Back end";\n    db;\n  }\n'
+        '  a -> "x y" [label="go"];\n  "x y" -> db;\n}')
+    pygraphviz.AGraph(string=g.to_dot())
+    assert [quote_id(x) for x in ("abc_1", "1.5", "node", "a-b", "Ab")] == ["abc_1", "1.5", '"node"', '"a-b"', "Ab"]
+
+
+def test_smcat_fixture_tool(tmp_path):
+    fx = tmp_path / "fixtures"
+    fx.mkdir()
+    (fx / "001-one.smcat").write_text("a => b: go;\n")
+    (fx / "001-one.dot").write_text('digraph "state transitions" {\n  "a" -> "b" [label="go"]\n}\n')
+    (fx / "002-orphan.smcat").write_text("a;\n")  # no .dot: reported, skipped
+    out = tmp_path / "eval.jsonl"
+    proc = subprocess.run([sys.executable, str(SCRIPTS / "smcat_fixtures_to_records.py"), str(fx), "--out", str(out)],
+                          capture_output=True, text=True, check=True)
+    assert "002-orphan.smcat" in proc.stderr
+    recs = _load(out)
+    assert len(recs) == 1
+    r = recs[0]
+    assert r["kind"] == "state_machine" and r["source"] == "smcat" and r["id"] == "smcat-fixture-001-one"
+    assert "a => b: go;" in r["prompt"] and r["completion"].startswith('digraph "state transitions"')
+    from dataset_text import SMCAT_INSTRUCTIONS
+    assert any(ins in r["prompt"] for ins in SMCAT_INSTRUCTIONS)  # same wording as the dataset's smcat source
