@@ -358,7 +358,7 @@ def build_architecture(rng: random.Random, split: str) -> Spec:
         names = join_and(c.nodes, rng)
         lab = f' labelled "{c.label}"' if labelled else ""
         cl_sent.append(rng.choice([
-            f"Put {names} in a cluster named {c.name}{lab}.", f"cluster {c.name}{lab}: {', '.join(c.nodes)}",
+            f"Put {names} in a cluster named {c.name}{lab}.", f"cluster {c.name}{lab}: {', '.join(c.nodes)}.",
             f"The {c.name} group{lab} contains {names}.", f"{names} belong to the {c.name} cluster{lab}.",
             f"Subgraph cluster_{c.name}{lab} holds {names}."]))
     if outside:

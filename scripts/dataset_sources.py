@@ -13,7 +13,8 @@ from dataset_vocab import pick_names, pool, style_name
 
 
 def _lower_ok(spec: Spec) -> bool:
-    return all(n == n.lower() for n in spec.g.nodes) and all(
+    return all(n == n.lower() and a.get("label", "") == a.get("label", "").lower()
+               for n, a in spec.g.nodes.items()) and all(
         (a.get("label") or "") == (a.get("label") or "").lower() for _, _, a in spec.g.edges)
 
 
@@ -24,8 +25,9 @@ CLOSERS = ["", "", "", "", "Thanks!", "Only output the DOT.", "Keep it simple.",
 
 def gen_nl(rng: random.Random, split: str, kind: str) -> tuple[str, str, Graph]:
     spec = KIND_BUILDERS[kind](rng, split)
-    opts = options(rng, spec, split)
-    parts = [intro(rng, spec, split), body(rng, spec, split)] + spec.extras + opts + [rng.choice(CLOSERS)]
+    head, desc = intro(rng, spec, split), body(rng, spec, split)
+    opts = options(rng, spec, split)  # after the body: label mode renames node IDs the body already named
+    parts = [head, desc] + spec.extras + opts + [rng.choice(CLOSERS)]
     if rng.random() < 0.2 and len(parts) > 3:
         # Requests sometimes come before the edge list.
         mid = parts[2:-1]

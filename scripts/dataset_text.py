@@ -8,6 +8,7 @@ offers it in val/test, so a train-vs-test gap shows memorised phrasing.
 from __future__ import annotations
 
 import random
+import re
 from dataclasses import dataclass, field
 from typing import Callable
 
@@ -84,7 +85,8 @@ def intro(rng: random.Random, spec: Spec, split: str) -> str:
         return pick(rng, spec.intros, split)
     n = pick(rng, spec.nouns, split)
     t = pick(rng, GENERIC_INTROS, split)
-    return t.replace("{N}", n[:1].upper() + n[1:]).replace("{n}", n)
+    text = t.replace("{N}", n[:1].upper() + n[1:]).replace("{n}", n)
+    return text.replace("diagram diagram", "diagram").replace("chart diagram", "chart")
 
 
 # ---------------------------------------------------------------- bodies (edge descriptions)
@@ -286,9 +288,29 @@ GRAPH_NAMES = ["G", "flow", "deps", "states", "network", "org", "pipeline", "sys
                "Overview", "model", "arch", "process", "er", "tree", "classes", "graph1", "my_graph", "topology"]
 
 
+LABEL_MODE = ["Use snake_case node ids and keep the full names as labels.",
+              "Give every node a short snake_case id; put the readable name in its label.",
+              "IDs: lower_snake_case of each name; label = the name as written.",
+              "node ids should be identifiers (underscores instead of spaces), with the original names as labels.",
+              "Keep the display names in label attributes and use snake_case IDs."]
+
+
+def label_mode(rng: random.Random, spec: Spec, split: str) -> list[str]:
+    """Names with spaces -> snake_case IDs + label="Name" (only when the prompt asks for it)."""
+    g = spec.g
+    if not any(" " in n for n in g.nodes) or g.clusters or rng.random() > 0.3:
+        return []
+    mapping = {n: re.sub(r"[^a-z0-9]+", "_", n.lower()).strip("_") or "n" for n in g.nodes}
+    if len(set(mapping.values())) != len(mapping) or any(v[0].isdigit() for v in mapping.values()):
+        return []
+    g.nodes = {mapping[n]: ({"label": n, **a} if mapping[n] != n else a) for n, a in g.nodes.items()}
+    g.edges = [(mapping[a], mapping[b], at) for a, b, at in g.edges]
+    return [pick(rng, LABEL_MODE, split)]
+
+
 def options(rng: random.Random, spec: Spec, split: str, p: float = 0.35) -> list[str]:
     """Maybe add layout/name/style requests; every sentence returned is mirrored into spec.g."""
-    out = []
+    out = label_mode(rng, spec, split)
     g = spec.g
     if rng.random() < p:
         d = rng.choice(["LR", "LR", "LR", "TB", "RL", "BT"])

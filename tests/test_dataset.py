@@ -98,7 +98,8 @@ def test_completion_is_derivable_from_prompt(shipped, parsed):
         for r, g in zip(recs, parsed[s]):
             prompt = r["prompt"].lower()
             for n in g.nodes():
-                assert n.lower() in prompt, (r["id"], n)
+                shown = n.attr.get("label") or n  # label mode: snake_case id, the prompt's name is the label
+                assert shown.lower() in prompt, (r["id"], n)
             for e in g.edges():
                 lab = e.attr.get("label")
                 implied = lab in ("yes", "no") and "otherwise" in prompt  # "if X then A, otherwise B"
