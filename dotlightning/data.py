@@ -83,7 +83,11 @@ def collate(examples: list[dict[str, Any]], pad_id: int) -> dict[str, Any]:
 
 
 def padding_fraction_of(batches: list[list[int]], lengths: list[int]) -> float:
-    """Padded positions / all positions when each batch is padded to its longest example."""
+    """Padded positions / all positions when each batch is padded to its longest example.
+
+    >>> round(padding_fraction_of([[0, 1], [2]], lengths=[3, 1, 5]), 4)  # pads 2 of 6 + 0 of 5 positions
+    0.1818
+    """
     total = padded = 0
     for b in batches:
         lens = [lengths[i] for i in b]
@@ -153,7 +157,8 @@ class GroupedBatchSampler(Sampler[list[int]]):
         self.start = 0
 
     def __iter__(self) -> Iterator[list[int]]:
-        yield from self.sampler.batches()[self.start :]
+        start, self.start = self.start, 0  # a resume offset applies to one pass only
+        yield from self.sampler.batches()[start:]
 
     def __len__(self) -> int:
         return -(-len(self.sampler) // self.sampler.batch_size)
@@ -182,12 +187,9 @@ class ResumableDataLoader(DataLoader):
             self._yielded = self._resume["batches_yielded"]
         self._resume = None
         self.batch_sampler.start = self._yielded
-        try:
-            for batch in super().__iter__():
-                self._yielded += 1
-                yield batch
-        finally:
-            self.batch_sampler.start = 0
+        for batch in super().__iter__():
+            self._yielded += 1
+            yield batch
 
     def state_dict(self) -> dict[str, int]:
         sampler = self.batch_sampler.sampler

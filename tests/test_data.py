@@ -86,7 +86,7 @@ def test_tags_masking_labels_exactly_completion_plus_eos(variant):
     assert labelled == DOT + "<eos>"
     assert enc["labels"][-1] == tok.eos_token_id == enc["input_ids"][-1]
     assert enc["prompt_length"] == sum(1 for l in enc["labels"] if l == IGNORE_INDEX)
-    assert enc["input_ids"].count(tok.bos_token_id) == (1 if variant == "bos" else 0) or tok.bos_token_id is None
+    assert enc["input_ids"].count(tok.bos_token_id) == (1 if variant == "bos" else 0)
 
 
 def test_train_on_prompt_and_prompt_only_encoding():
@@ -214,7 +214,8 @@ def test_invalid_config_fields_say_how_to_fix():
 
 
 def test_malformed_and_invalid_input_through_the_datamodule(tmp_path):
-    rows = make_rows(6) + ["{broken", {"prompt": "p", "completion": "digraph { a -> "}, {"prompt": "", "completion": "x"}]
+    rows = make_rows(6) + ["{broken", {"prompt": "p", "completion": "digraph { a -> "},
+                           {"prompt": "", "completion": "x"}]
     with pytest.raises(RecordError, match=r"train.jsonl:7: malformed JSON"):
         make_dm(tmp_path, rows).setup("fit")
     dm = make_dm(tmp_path, rows, skip_invalid=True)

@@ -118,7 +118,8 @@ def test_invalid_utf8_names_file_line_and_byte_offset(tmp_path):
     good = (json.dumps(GOOD[0]) + "\n").encode()
     path.write_bytes(good + '{"prompt": "caf\u00e9", "completion": "digraph {}"}\n'.encode("latin-1"))
     offset = len(good) + len('{"prompt": "caf')
-    with pytest.raises(RecordError, match=rf"^{path}:2: file is not valid UTF-8 \(byte offset {offset}.*Fix: re-encode"):
+    expected = rf"^{path}:2: file is not valid UTF-8 \(byte offset {offset}.*Fix: re-encode"
+    with pytest.raises(RecordError, match=expected):
         load_records(str(path))
 
 
