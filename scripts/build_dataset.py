@@ -36,9 +36,15 @@ NL_KINDS = {"state_machine": 0.8, "flowchart": 1.0, "network": 1.0, "dependency"
             "entity_relation": 0.9, "basic": 1.4}
 DOC_KINDS = {k: 1.0 for k in NL_KINDS if k != "basic"}
 CODE_KINDS = {"call_graph": 1.0, "imports": 1.0, "table": 1.0, "control": 1.0, "classes": 1.0, "chain": 0.8}
-# Why characters and not tokens: the build must stay fast and tokenizer-free. Measured with --check-tokens,
-# DOT/prompt text runs >= ~2.6 characters per Gemma token, so this bound keeps every record well under 512 tokens.
-MAX_CHARS = 1200
+# Why an estimate and not tokens: the build must stay fast and tokenizer-free. Letters merge into words (~4 per
+# token) but digits, punctuation and arrows are often a token each; calibrated with --check-tokens, the estimate
+# is at most ~10% below the real Gemma count, so 460 keeps every record under 512 tokens with margin.
+MAX_EST_TOKENS = 460
+
+
+def estimate_tokens(text: str) -> float:
+    letters = sum(c.isalpha() for c in text)
+    return letters / 4 + (len(text) - letters) * 0.75
 
 
 def full_text(prompt: str, completion: str) -> str:
@@ -55,8 +61,16 @@ def _weighted(rng: random.Random, table: dict[str, float]) -> str:
     return rng.choices(keys, weights=[table[k] for k in keys])[0]
 
 
-def generate_one(rng: random.Random, split: str) -> dict:
-    source = _weighted(rng, SOURCE_MIX)
+def source_schedule(rng: random.Random, n: int) -> list[str]:
+    """Exact source quotas per split (shuffled), so the mix is the same in train, val and test, not just on average."""
+    counts = {k: round(v * n) for k, v in SOURCE_MIX.items()}
+    counts["nl"] += n - sum(counts.values())
+    sched = [k for k, c in counts.items() for _ in range(c)]
+    rng.shuffle(sched)
+    return sched
+
+
+def generate_one(rng: random.Random, split: str, source: str) -> dict:
     if source == "nl":
         kind, prompt, g = gen_nl(rng, split, _weighted(rng, NL_KINDS))
     elif source == "docs":
@@ -76,9 +90,10 @@ def build(seed: int = 0) -> tuple[dict[str, list[dict]], Counter]:
     for split in ("train", "val", "test"):
         rng = random.Random(f"{seed}-{split}")
         recs: list[dict] = []
+        schedule = source_schedule(rng, SIZES[split])
         while len(recs) < SIZES[split]:
-            r = generate_one(rng, split)
-            if len(full_text(r["prompt"], r["completion"])) > MAX_CHARS:
+            r = generate_one(rng, split, schedule[len(recs)])  # a rejected record is retried with the same source
+            if estimate_tokens(full_text(r["prompt"], r["completion"])) > MAX_EST_TOKENS:
                 dropped["too_long"] += 1
                 continue
             if r["prompt"] in seen_prompts:
@@ -119,7 +134,7 @@ def check_tokens(data: dict[str, list[dict]], tokenizer_dir: str | None) -> None
         if tokenizer_dir:
             tok.save_pretrained(tokenizer_dir)
     worst = (0, "", 0.0)
-    ratios = []
+    ratios, under = [], []
     for split, recs in data.items():
         lens = []
         for r in recs:
@@ -127,11 +142,13 @@ def check_tokens(data: dict[str, list[dict]], tokenizer_dir: str | None) -> None
             n = len(tok(text)["input_ids"]) + 1  # + EOS
             lens.append(n)
             ratios.append(len(text) / n)
+            under.append(n / estimate_tokens(text))
             if n > worst[0]:
                 worst = (n, r["id"], len(text) / n)
         lens.sort()
         print(f"tokens {split}: max={lens[-1]} p50={lens[len(lens) // 2]} p99={lens[int(len(lens) * .99)]}")
-    print(f"longest: {worst[0]} tokens ({worst[1]}); min chars/token over all records: {min(ratios):.2f}")
+    print(f"longest: {worst[0]} tokens ({worst[1]}); min chars/token {min(ratios):.2f}; "
+          f"max real/estimated tokens {max(under):.2f} (estimate bound {MAX_EST_TOKENS})")
     print("OK: all records fit in 512 tokens" if worst[0] <= 512 else "FAIL: some record exceeds 512 tokens")
 
 

@@ -17,6 +17,8 @@ ID_STYLES = ["snake", "snake", "camel", "lower_words", "spaced", "title_spaced",
 
 def _n(rng: random.Random, lo: int, hi: int) -> int:
     # Why skewed: most hand-written graphs are small, but the model must also see ~20 nodes.
+    if rng.random() < 0.12:
+        return rng.randint((lo + hi) // 2, hi)
     return min(hi, lo + int(rng.expovariate(1 / max(1.0, (hi - lo) / 3))))
 
 
@@ -194,7 +196,7 @@ def build_flowchart(rng: random.Random, split: str) -> Spec:
 
 
 def build_network(rng: random.Random, split: str) -> Spec:
-    n = _n(rng, 2, 14)
+    n = _n(rng, 2, 20)
     names = pick_names(rng, "host", split, n, styles=ID_STYLES)
     shape = rng.choice(["random", "random", "cycle", "star", "complete", "tree", "chain"])
     if shape == "complete":
@@ -225,7 +227,7 @@ def build_network(rng: random.Random, split: str) -> Spec:
 
 
 def build_dependency(rng: random.Random, split: str) -> Spec:
-    n = _n(rng, 2, 14)
+    n = _n(rng, 2, 18)
     names = pick_names(rng, "module", split, n, styles=["snake", "lower_words", "kebab_quoted", "camel", "snake"])
     es = shape_edges(rng, names, rng.choice(["tree", "random", "random", "chain", "star"]), True)
     g = Graph(directed=True)
@@ -244,7 +246,7 @@ def build_dependency(rng: random.Random, split: str) -> Spec:
 
 
 def build_tree(rng: random.Random, split: str) -> Spec:
-    n = _n(rng, 3, 16)
+    n = _n(rng, 3, 20)
     org = rng.random() < 0.5
     names = pick_names(rng, "role" if org else "taxon", split, n, styles=ID_STYLES)
     g = Graph(directed=True)
@@ -429,7 +431,7 @@ def build_entity_relation(rng: random.Random, split: str) -> Spec:
 
 
 def build_basic(rng: random.Random, split: str) -> Spec:
-    n = _n(rng, 2, 12)
+    n = _n(rng, 2, 20)
     directed = rng.random() < 0.65
     fam = rng.choice(["upper", "upper", "lower", "n", "num", "other"])
     letters = pool("letter", split)
