@@ -1,0 +1,159 @@
+"""Runs that survive being killed: atomic checkpoints, reproducible dropout across resume, a stop on NaN/Inf loss.
+
+What makes ``kill -9`` + ``fit --ckpt_path last`` end with the same adapter as an uninterrupted run:
+
+- *Model + optimizer + LR schedule*: Lightning saves and restores them (the model only keeps LoRA weights, see
+  ``DotLoRAModule.on_save_checkpoint``).
+- *Data order*: the train loader is a ``ResumableDataLoader``; Lightning stores its ``state_dict()`` under
+  ``loops/fit_loop/state_dict/combined_loader`` and resumes mid-epoch at the next unseen batch.
+- *Randomness* (LoRA dropout): ``StepSeed`` below reseeds at every training batch from (seed, rank, epoch, batch).
+  Saving and restoring the global RNG state would not be enough: every DataLoader iterator draws its base seed from
+  the global generator when it is created, and a resumed run creates its iterators at different points than an
+  uninterrupted one (and validation between a save and the next step draws too).
+- *The file itself*: ``AtomicCheckpointIO`` writes to a temp file in the same directory, fsyncs, then ``os.replace``s,
+  so a kill (or power loss) during a save leaves the previous ``last.ckpt`` intact, never a truncated one.
+
+Wire them in the config (see configs/tiny.yaml)::
+
+    trainer:
+      plugins: [{class_path: dotlightning.reliability.AtomicCheckpointIO}]
+      callbacks: [{class_path: dotlightning.reliability.StepSeed}, {class_path: dotlightning.reliability.StopOnNonFiniteLoss}, ...]
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from pathlib import Path
+from typing import Any, Callable
+
+import lightning.pytorch as L
+import torch
+from lightning.fabric.plugins import TorchCheckpointIO
+from lightning.fabric.utilities.types import _PATH
+
+
+# ---------------------------------------------------------------------------------------------------------------------
+# Atomic, pickle-free checkpoints
+
+
+class AtomicCheckpointIO(TorchCheckpointIO):
+    """``torch.save`` to a temp file beside the target, fsync, ``os.replace``: a checkpoint is either the old one or
+    the complete new one. Loading defaults to ``weights_only=True`` (no unpickling of arbitrary objects); our
+    checkpoints hold only tensors and primitive types, so nothing needs ``weights_only=False``.
+
+    Lightning's own ``TorchCheckpointIO`` already goes through an fsspec transaction (temp file + move) but never
+    fsyncs, so after a power loss the "moved" file can be empty. Remote paths (s3://, gs://...) fall back to it.
+    """
+
+    def save_checkpoint(self, checkpoint: dict[str, Any], path: _PATH, storage_options: Any | None = None) -> None:
+        if storage_options is not None or "://" in str(path):
+            return super().save_checkpoint(checkpoint, path, storage_options)
+        target = Path(path)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        handle = tempfile.NamedTemporaryFile(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp", delete=False)
+        try:
+            with handle:
+                torch.save(checkpoint, handle)
+                handle.flush()
+                os.fsync(handle.fileno())
+            os.replace(handle.name, target)
+        except BaseException:
+            Path(handle.name).unlink(missing_ok=True)  # a failed save leaves no litter and the old file untouched
+            raise
+        _fsync_dir(target.parent)  # make the rename itself durable
+
+    def load_checkpoint(
+        self,
+        path: _PATH,
+        map_location: Callable | None = lambda storage, loc: storage,
+        weights_only: bool | None = None,
+    ) -> dict[str, Any]:
+        # None would defer to torch's default, which older torch versions set to False (full unpickling).
+        return super().load_checkpoint(path, map_location=map_location, weights_only=True if weights_only is None
+                                       else weights_only)
+
+
+def _fsync_dir(folder: Path) -> None:
+    try:
+        fd = os.open(folder, os.O_RDONLY)
+    except OSError:  # e.g. Windows: directories cannot be opened; the rename is still atomic there
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
+
+
+# ---------------------------------------------------------------------------------------------------------------------
+# Reproducible randomness across resume
+
+
+class StepSeed(L.Callback):
+    """Reseed torch (CPU and all GPUs) before every training batch from (seed, rank, epoch, batch index).
+
+    The LoRA dropout masks of a batch then depend only on which batch it is, so a resumed run draws exactly the
+    masks an uninterrupted run would have, whatever else consumed random numbers in between. Ranks get different
+    streams (a different seed per rank), as they would with independent dropout.
+
+    Args:
+        seed: Base seed; None uses the one ``seed_everything`` set (``PL_GLOBAL_SEED``), else 0.
+    """
+
+    def __init__(self, seed: int | None = None) -> None:
+        self.seed = seed
+
+    def on_train_batch_start(self, trainer: L.Trainer, pl_module: L.LightningModule, batch: Any, batch_idx: int) -> None:
+        base = self.seed if self.seed is not None else int(os.environ.get("PL_GLOBAL_SEED", 0))
+        # A fixed mixing of the four integers (not hash(): Python salts str hashes per process).
+        key = (((base * 1_000_003 + trainer.global_rank) * 1_000_003 + trainer.current_epoch) * 1_000_003 + batch_idx)
+        torch.manual_seed(key % (2**63 - 1))
+
+
+# ---------------------------------------------------------------------------------------------------------------------
+# NaN / Inf loss
+
+
+class NonFiniteLossError(RuntimeError):
+    """The training loss became NaN or Inf; the message names the step."""
+
+
+class StopOnNonFiniteLoss(L.Callback):
+    """Stop the run with an error naming the step when the training loss is NaN or Inf.
+
+    It raises in ``on_train_batch_end``, which Lightning runs before any ``ModelCheckpoint`` hook (checkpoint callbacks
+    are always ordered last), so the poisoned weights are never saved: the last checkpoint on disk is the last good
+    one, and ``--ckpt_path last`` resumes from it (e.g. with a lower learning rate). ``on_train_end`` (adapter export)
+    does not run after an exception, so no NaN adapter is written either.
+
+    Cost: one ``bool(torch.isfinite(loss))`` per micro-batch, i.e. one host-device sync on GPU (a few microseconds;
+    Lightning's progress bar already reads the loss each refresh). ``check_every_n_steps`` > 1 lowers it, but then a
+    checkpoint saved between checks could hold NaN weights; keep it at 1 unless checkpoints are rarer than checks.
+
+    Args:
+        check_every_n_steps: Check the loss of every n-th micro-batch (1: every one).
+    """
+
+    def __init__(self, check_every_n_steps: int = 1) -> None:
+        if check_every_n_steps < 1:
+            raise ValueError(f"check_every_n_steps must be >= 1, got {check_every_n_steps}")
+        self.check_every_n_steps = check_every_n_steps
+
+    def on_train_batch_end(self, trainer: L.Trainer, pl_module: L.LightningModule, outputs: Any, batch: Any,
+                           batch_idx: int) -> None:
+        if batch_idx % self.check_every_n_steps:
+            return
+        loss = outputs.get("loss") if isinstance(outputs, dict) else outputs
+        if loss is None or bool(torch.isfinite(loss.detach()).all()):
+            return
+        last = getattr(trainer.checkpoint_callback, "last_model_path", "") or "none saved yet"
+        raise NonFiniteLossError(
+            f"training loss is {loss.item()} at global step {trainer.global_step} (epoch {trainer.current_epoch}, "
+            f"batch {batch_idx}); stopped before saving. Last good checkpoint: {last}. Fix: lower model.learning_rate, "
+            "keep trainer.gradient_clip_val, check the data around this batch, then resume with --ckpt_path last."
+        )
+
+
+__all__ = ["AtomicCheckpointIO", "NonFiniteLossError", "StepSeed", "StopOnNonFiniteLoss"]
