@@ -106,21 +106,24 @@ class LengthGroupedSampler(Sampler[int]):
     Per epoch: a seeded permutation, cut into windows of ``batch_size * window`` examples; each window is sorted by
     length and cut into batches; then the batches are shuffled, and the one with the most tokens is moved first (an
     out-of-memory shows up on step 0, not hours in). ``window=1`` (or ``group_by_length=False``) only sorts within a
-    batch, i.e. plain shuffling. Lightning calls ``set_epoch`` at the start of each epoch.
+    batch, i.e. plain shuffling. Lightning calls ``set_epoch`` at the start of each epoch; ``reshuffle=False`` keeps
+    epoch 0's batches every epoch (``Trainer(overfit_batches=N)`` must see the same N batches each time).
     """
 
-    def __init__(self, lengths: list[int], batch_size: int, seed: int = 42, window: int = 64) -> None:
+    def __init__(self, lengths: list[int], batch_size: int, seed: int = 42, window: int = 64,
+                 reshuffle: bool = True) -> None:
         self.lengths = list(lengths)
         self.batch_size = batch_size
         self.seed = seed
         self.window = window
+        self.reshuffle = reshuffle
         self.epoch = 0
 
     def set_epoch(self, epoch: int) -> None:
         self.epoch = epoch
 
     def batches(self, epoch: int | None = None) -> list[list[int]]:
-        epoch = self.epoch if epoch is None else epoch
+        epoch = (self.epoch if epoch is None else epoch) if self.reshuffle else 0
         n, bs = len(self.lengths), self.batch_size
         lengths = np.asarray(self.lengths)
         rng = np.random.default_rng((self.seed, epoch))
@@ -404,8 +407,11 @@ class DotDataModule(L.LightningDataModule):
     # -----------------------------------------------------------------------------------------------------------------
 
     def _train_sampler(self) -> LengthGroupedSampler:
+        # Lightning's overfit_batches only un-shuffles loaders whose .sampler is random; ours shuffles in the batch
+        # sampler, so we keep the order fixed ourselves.
+        overfit = self.trainer is not None and bool(self.trainer.overfit_batches)
         return LengthGroupedSampler(self.datasets["train"].lengths, self.batch_size, seed=self.seed,
-                                    window=self.group_window if self.group_by_length else 1)
+                                    window=self.group_window if self.group_by_length else 1, reshuffle=not overfit)
 
     def _eval_order(self, name: str) -> list[int]:
         """Validation/test: longest first (least padding, and an out-of-memory shows on the first batch).

@@ -315,30 +315,37 @@ def test_loader_state_dict_resumes_exactly_mid_epoch(tmp_path):
         other.train_dataloader().load_state_dict(state)
 
 
-def test_lightning_trainer_resumes_mid_epoch_with_the_same_remaining_batches(tmp_path):
+class Recorder(__import__("lightning").LightningModule):
+    """Records the ids of every training batch it sees; the smallest real LightningModule that trains."""
+
+    def __init__(self):
+        super().__init__()
+        self.w = torch.nn.Parameter(torch.zeros(1))
+        self.seen = []
+
+    def training_step(self, batch, batch_idx):
+        self.seen.append((self.current_epoch, tuple(batch["id"])))
+        return (self.w * batch["attention_mask"].float().mean()).sum()
+
+    def configure_optimizers(self):
+        return torch.optim.SGD(self.parameters(), lr=0.1)
+
+
+def trainer_for(tmp_path, **kw):
     import lightning as L
+
+    return L.Trainer(accelerator="cpu", logger=False, enable_progress_bar=False, enable_model_summary=False,
+                     num_sanity_val_steps=0, default_root_dir=tmp_path, **kw)
+
+
+def test_lightning_trainer_resumes_mid_epoch_with_the_same_remaining_batches(tmp_path):
     from lightning.pytorch.callbacks import ModelCheckpoint
-
-    class Recorder(L.LightningModule):
-        def __init__(self):
-            super().__init__()
-            self.w = torch.nn.Parameter(torch.zeros(1))
-            self.seen = []
-
-        def training_step(self, batch, batch_idx):
-            self.seen.append((self.current_epoch, tuple(batch["id"])))
-            return (self.w * batch["attention_mask"].float().mean()).sum()
-
-        def configure_optimizers(self):
-            return torch.optim.SGD(self.parameters(), lr=0.1)
 
     def fit(ckpt=None):
         model = Recorder()
         dm = make_dm(tmp_path, make_rows(20))  # 5 batches per epoch
-        trainer = L.Trainer(max_epochs=2, accelerator="cpu", logger=False, enable_progress_bar=False,
-                            enable_model_summary=False, num_sanity_val_steps=0, default_root_dir=tmp_path,
-                            callbacks=[ModelCheckpoint(dirpath=tmp_path / "ckpt", filename="{step}",
-                                                       every_n_train_steps=3, save_top_k=-1)])
+        trainer = trainer_for(tmp_path, max_epochs=2, callbacks=[ModelCheckpoint(
+            dirpath=tmp_path / "ckpt", filename="{step}", every_n_train_steps=3, save_top_k=-1)])
         trainer.fit(model, datamodule=dm, ckpt_path=ckpt)
         return model.seen
 
@@ -346,3 +353,10 @@ def test_lightning_trainer_resumes_mid_epoch_with_the_same_remaining_batches(tmp
     assert len(full) == 10 and full[0][1] != full[5][1]
     for step in (3, 6):  # mid-epoch 0, and mid-epoch 1
         assert fit(str(tmp_path / "ckpt" / f"step={step}.ckpt")) == full[step:]
+
+
+def test_overfit_batches_sees_the_same_batch_every_epoch(tmp_path):
+    model = Recorder()
+    trainer_for(tmp_path, max_epochs=3, overfit_batches=1, enable_checkpointing=False).fit(
+        model, datamodule=make_dm(tmp_path, make_rows(20)))
+    assert len(model.seen) == 3 and len({ids for _, ids in model.seen}) == 1
