@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import multiprocessing
 import os
 import socket
 
@@ -186,7 +187,11 @@ def test_ddp_two_processes_equal_single_process(tmp_path):
     single = DotGraphMetrics()
     single.update(DDP_PREDS, DDP_REFS)
     expected = values(single)
-    mp.spawn(_ddp_worker, args=(2, _free_port(), str(tmp_path)), nprocs=2, join=True)
+    # Fresh interpreters as with mp.spawn, but via a forkserver that imports torchmetrics once and forks both ranks
+    # from it: importing torchmetrics costs ~5 s here, and spawn would pay it twice, in parallel, on 2 cores.
+    multiprocessing.get_context("forkserver").set_forkserver_preload(["dotlightning.metrics"])
+    mp.start_processes(_ddp_worker, args=(2, _free_port(), str(tmp_path)), nprocs=2, join=True,
+                       start_method="forkserver")
     for rank in range(2):
         got = json.loads((tmp_path / f"rank{rank}.json").read_text())
         assert got == expected, (rank, got, expected)
