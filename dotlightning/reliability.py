@@ -156,6 +156,10 @@ class StopOnNonFiniteLoss(L.Callback):
         if check_every_n_steps < 1:
             raise ValueError(f"check_every_n_steps must be >= 1, got {check_every_n_steps}")
         self.check_every_n_steps = check_every_n_steps
+        self._step = 0
+
+    def on_train_batch_start(self, trainer: L.Trainer, pl_module: L.LightningModule, batch: Any, batch_idx: int) -> None:
+        self._step = trainer.global_step  # by on_train_batch_end the optimizer step has already counted this batch
 
     def on_train_batch_end(self, trainer: L.Trainer, pl_module: L.LightningModule, outputs: Any, batch: Any,
                            batch_idx: int) -> None:
@@ -166,7 +170,7 @@ class StopOnNonFiniteLoss(L.Callback):
             return
         last = getattr(trainer.checkpoint_callback, "last_model_path", "") or "none saved yet"
         raise NonFiniteLossError(
-            f"training loss is {loss.item()} at global step {trainer.global_step} (epoch {trainer.current_epoch}, "
+            f"training loss is {loss.item()} at global step {self._step} (epoch {trainer.current_epoch}, "
             f"batch {batch_idx}); stopped before saving. Last good checkpoint: {last}. Fix: lower model.learning_rate, "
             "keep trainer.gradient_clip_val, check the data around this batch, then resume with --ckpt_path last."
         )
