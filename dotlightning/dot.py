@@ -273,6 +273,7 @@ class _MemFile:
     mode = "rb"
 
     def __init__(self) -> None:
+        self.pid = os.getpid()
         self._fd = os.memfd_create("dotlightning-parse") if hasattr(os, "memfd_create") else None
         if self._fd is None:
             import tempfile
@@ -297,7 +298,7 @@ _memfile: _MemFile | None = None
 
 def _read_graph(dot: str) -> Graph | None:
     global _memfile
-    if _memfile is None:
+    if _memfile is None or _memfile.pid != os.getpid():  # a forked child (DataLoader worker) must not share the fd
         _memfile = _MemFile()
     _memfile.load(dot.encode("utf-8", "surrogatepass"))
     gv = _gv._graphviz  # the raw SWIG functions: no per-call Python wrapper
