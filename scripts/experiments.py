@@ -1,0 +1,168 @@
+"""Base vs fine-tuned, measured: fit named variants of the embedded default and score each on the same prompts.
+
+    python scripts/experiments.py --runs base,main --out results/ [--smcat eval/smcat_fixtures.jsonl]
+
+Every run uses the project's own pieces (DotLoRAModule, DotDataModule, generate_dot, the DOT metrics) with the
+settings of configs/gemma3-270m.yaml, changed only by the run's overrides below. ``base`` trains nothing: with the LoRA
+B matrices at zero the model is exactly the base model, evaluated with the same prompts, decoding and scorer.
+
+For each run it writes ``OUT/RUN/`` (adapter, predictions-*.jsonl, losses.csv) and one line per run to
+``OUT/results.jsonl``: test / smcat-fixture / train-sample metrics overall and by kind and source, wall time, tokens/s,
+peak GPU memory. ``scripts/plot_losses.py`` draws the loss curves from the losses.csv files.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import time
+from pathlib import Path
+
+import lightning.pytorch as L
+import torch
+
+from dotlightning.data import DotDataModule
+from dotlightning.export import export_adapter
+from dotlightning.generation import generate_dot
+from dotlightning.model import DotLoRAModule
+from dotlightning.score import score
+
+ROOT = Path(__file__).resolve().parent.parent
+SEED_MODEL = dict(base_model="embedded:gemma3-270m", quantization="nf4", lora_r=16, lora_alpha=32, lora_dropout=0.05,
+                  target_modules=["q_proj", "v_proj"], learning_rate=2e-4, warmup_ratio=0.1,
+                  generate_every_n_val=0)
+SEED_DATA = dict(batch_size=4, max_seq_length=512, prompt_style="tags")
+SEED_TRAINER = dict(max_epochs=3, accumulate_grad_batches=4)
+
+# name -> (model overrides, data overrides, trainer overrides). Data overrides may name a source filter.
+RUNS: dict[str, tuple[dict, dict, dict]] = {
+    "base": ({}, {}, {"max_epochs": 0}),
+    "main": ({}, {}, {}),
+    "all-linear": ({"target_modules": "all-linear"}, {}, {}),
+    "r64": ({"lora_r": 64, "lora_alpha": 128}, {}, {}),
+    "lr1e-3": ({"learning_rate": 1e-3}, {}, {}),
+    "chat": ({}, {"prompt_style": "chat"}, {}),
+    "epochs5": ({}, {}, {"max_epochs": 5}),
+    "epochs1": ({}, {}, {"max_epochs": 1}),
+    "n160": ({}, {"limit_train": 160}, {}),
+    "n500": ({}, {"limit_train": 500}, {}),
+    "n1000": ({}, {"limit_train": 1000}, {}),
+    "nl-only": ({}, {"source": "nl"}, {}),
+    "code-only": ({}, {"source": "code"}, {}),
+    "smcat-only": ({}, {"source": "smcat"}, {}),
+}
+
+
+class StepLog(L.Callback):
+    """Per optimizer step: loss, and the non-pad tokens seen (for tokens/s)."""
+
+    def __init__(self) -> None:
+        self.rows: list[tuple[int, float]] = []
+        self.tokens = 0
+
+    def on_train_batch_end(self, trainer, pl_module, outputs, batch, batch_idx) -> None:
+        self.tokens += int(batch["attention_mask"].sum())
+        self.rows.append((trainer.global_step, float(outputs["loss"])))
+
+
+def filtered_train_file(source: str, out: Path) -> str:
+    """The shipped train split restricted to one source (for the joint-vs-separate question)."""
+    lines = [line for line in (ROOT / "data" / "train.jsonl").read_text(encoding="utf-8").splitlines()
+             if json.loads(line).get("source") == source]
+    path = out / f"train-{source}.jsonl"
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return str(path)
+
+
+def predict_file(module: DotLoRAModule, data: DotDataModule, records_file: str, limit: int | None, out: Path,
+                 batch_size: int) -> Path:
+    """Generate for the first ``limit`` records of a JSONL file in the run's prompt format; write predictions."""
+    records = [json.loads(line) for line in Path(records_file).read_text(encoding="utf-8").splitlines() if line.strip()]
+    records = records[:limit] if limit else records
+    fmt = data.prompt_format
+    prompt_ids = [fmt.encode(module.tokenizer, record["prompt"])["input_ids"] for record in records]
+    predictions = generate_dot(module.model, module.tokenizer, prompt_ids, max_new_tokens=512, batch_size=batch_size)
+    with out.open("w", encoding="utf-8") as handle:
+        for record, prediction in zip(records, predictions):
+            handle.write(json.dumps({**record, "prediction": prediction}, ensure_ascii=False) + "\n")
+    return out
+
+
+def run(name: str, args: argparse.Namespace) -> dict:
+    model_over, data_over, trainer_over = RUNS[name]
+    out = Path(args.out) / name
+    out.mkdir(parents=True, exist_ok=True)
+    L.seed_everything(42, workers=True)
+    data_over = dict(data_over)
+    if "source" in data_over:
+        data_over["train_file"] = filtered_train_file(data_over.pop("source"), out)
+    module = DotLoRAModule(**(SEED_MODEL | model_over))
+    data = DotDataModule(**(SEED_DATA | {"batch_size": args.batch_size} | data_over))
+    data.connect(module.tokenizer)
+    trainer_settings = SEED_TRAINER | {"accumulate_grad_batches": args.accumulate} | trainer_over
+    step_log = StepLog()
+    trainer = L.Trainer(accelerator="auto", devices=1, logger=False, enable_checkpointing=False,
+                        enable_progress_bar=False, num_sanity_val_steps=0, limit_val_batches=0,
+                        gradient_clip_val=1.0, callbacks=[step_log], **trainer_settings)
+    if torch.cuda.is_available():
+        torch.cuda.reset_peak_memory_stats()
+    started = time.perf_counter()
+    if trainer_settings["max_epochs"] > 0:
+        trainer.fit(module, datamodule=data)
+    else:
+        module.build(trainer.strategy.root_device)
+        data.setup("fit")
+    train_seconds = time.perf_counter() - started
+    peak_train = torch.cuda.max_memory_allocated() / 2**30 if torch.cuda.is_available() else None
+    if trainer_settings["max_epochs"] > 0:
+        export_adapter(module, out / "adapter", datamodule=data)
+    (out / "losses.csv").write_text("step,loss\n" + "".join(f"{s},{l:.5f}\n" for s, l in step_log.rows))
+
+    result: dict = {"run": name, "model": SEED_MODEL | model_over, "data": SEED_DATA | data_over,
+                    "trainer": trainer_settings, "train_seconds": round(train_seconds, 1),
+                    "train_tokens": step_log.tokens, "peak_train_gib": peak_train,
+                    "tokens_per_s": round(step_log.tokens / train_seconds) if step_log.tokens else None,
+                    "device": torch.cuda.get_device_name() if torch.cuda.is_available() else "cpu"}
+    evaluations = {"test": (str(ROOT / "data" / "test.jsonl"), args.test_limit),
+                   "train_sample": (str(ROOT / "data" / "train.jsonl"), args.train_limit)}
+    if args.smcat:
+        evaluations["smcat_fixtures"] = (args.smcat, None)
+    for split, (records_file, limit) in evaluations.items():
+        started = time.perf_counter()
+        predictions = predict_file(module, data, records_file, limit, out / f"predictions-{split}.jsonl",
+                                   args.generate_batch_size)
+        scores = score(input=str(predictions), group_by=["kind", "source"], quiet=True)
+        result[split] = scores | {"generate_seconds": round(time.perf_counter() - started, 1)}
+    with (Path(args.out) / "results.jsonl").open("a", encoding="utf-8") as handle:
+        handle.write(json.dumps(result) + "\n")
+    print(f"== {name}: test edge_f1 {result['test']['edge_f1']:.3f} parse {result['test']['parse_rate']:.3f}; "
+          f"train {train_seconds:.0f}s", flush=True)
+    return result
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--runs", default="base,main", help=f"comma-separated, of: {', '.join(RUNS)}")
+    parser.add_argument("--out", default="results")
+    parser.add_argument("--smcat", default=None, help="records from scripts/smcat_fixtures_to_records.py")
+    parser.add_argument("--test-limit", type=int, default=None, help="score only the first n test records")
+    parser.add_argument("--train-limit", type=int, default=200, help="train records scored for the memorisation check")
+    parser.add_argument("--batch-size", type=int, default=4)
+    parser.add_argument("--accumulate", type=int, default=4)
+    parser.add_argument("--generate-batch-size", type=int, default=64)
+    args = parser.parse_args()
+    Path(args.out).mkdir(parents=True, exist_ok=True)
+    torch.set_float32_matmul_precision("high")
+    for name in args.runs.split(","):
+        try:
+            run(name, args)
+        except Exception as error:  # one failed variant must not lose the others' numbers
+            print(f"== {name}: FAILED {type(error).__name__}: {error}", flush=True)
+            with (Path(args.out) / "results.jsonl").open("a", encoding="utf-8") as handle:
+                handle.write(json.dumps({"run": name, "error": f"{type(error).__name__}: {error}"}) + "\n")
+
+
+if __name__ == "__main__":
+    os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+    main()
