@@ -63,7 +63,8 @@ def kill_resume(workdir: Path, cli_args: list[str], *, config: str = "configs/ti
     reference = _cli(args, runs["reference"], workdir / "reference.log")
     killed = _cli(args, runs["interrupted"], workdir / "killed.log")
     deadline = time.monotonic() + timeout
-    while not any(step >= kill_after_step for step in _saved_steps(checkpoints)):
+    # ModelCheckpoint writes epoch=..-step=N.ckpt before last.ckpt: wait for both, so the resume has a last to load.
+    while not ((checkpoints / "last.ckpt").is_file() and any(s >= kill_after_step for s in _saved_steps(checkpoints))):
         if killed.poll() is not None:
             raise RuntimeError(f"the run ended before a step-{kill_after_step} checkpoint; log {workdir / 'killed.log'}")
         if time.monotonic() > deadline:
@@ -75,7 +76,9 @@ def kill_resume(workdir: Path, cli_args: list[str], *, config: str = "configs/ti
     killed.wait()
     if killed.returncode != -signal.SIGKILL:
         raise RuntimeError(f"the run finished (exit {killed.returncode}) before the kill; lower --kill-after-step")
-    killed_at = max(_saved_steps(checkpoints))
+    import torch
+
+    killed_at = torch.load(checkpoints / "last.ckpt", map_location="cpu", weights_only=True)["global_step"]
 
     resumed = _cli([*args, "--ckpt_path", "last"], runs["interrupted"], workdir / "resumed.log")
     _finish(reference, workdir / "reference.log", "reference", timeout)
