@@ -330,6 +330,7 @@ def run_variant(model, variant: str, batches: list[dict], worst: dict, args, dev
         if compiled_from is not None:
             base.model = compiled_from
         del opt
+        model.zero_grad(set_to_none=True)  # an OOM mid-step leaves grads behind
         set_checkpointing(model, False)
         set_attention(model, "sdpa")
 
