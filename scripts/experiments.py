@@ -38,6 +38,7 @@ SEED_TRAINER = dict(max_epochs=3, accumulate_grad_batches=4)
 # name -> (model overrides, data overrides, trainer overrides). Data overrides may name a source filter.
 RUNS: dict[str, tuple[dict, dict, dict]] = {
     "base": ({}, {}, {"max_epochs": 0}),
+    "shipped": ({"adapter": str(ROOT / "adapters" / "gemma3-270m-dot")}, {}, {"max_epochs": 0}),
     "main": ({}, {}, {}),
     "all-linear": ({"target_modules": "all-linear"}, {}, {}),
     "r64": ({"lora_r": 64, "lora_alpha": 128}, {}, {}),
@@ -76,13 +77,14 @@ def filtered_train_file(source: str, out: Path) -> str:
 
 
 def predict_file(module: DotLoRAModule, data: DotDataModule, records_file: str, limit: int | None, out: Path,
-                 batch_size: int) -> Path:
+                 batch_size: int, max_new_tokens: int) -> Path:
     """Generate for the first ``limit`` records of a JSONL file in the run's prompt format; write predictions."""
     records = [json.loads(line) for line in Path(records_file).read_text(encoding="utf-8").splitlines() if line.strip()]
     records = records[:limit] if limit else records
     fmt = data.prompt_format
     prompt_ids = [fmt.encode(module.tokenizer, record["prompt"])["input_ids"] for record in records]
-    predictions = generate_dot(module.model, module.tokenizer, prompt_ids, max_new_tokens=512, batch_size=batch_size)
+    predictions = generate_dot(module.model, module.tokenizer, prompt_ids, max_new_tokens=max_new_tokens,
+                               batch_size=batch_size)
     with out.open("w", encoding="utf-8") as handle:
         for record, prediction in zip(records, predictions):
             handle.write(json.dumps({**record, "prediction": prediction}, ensure_ascii=False) + "\n")
@@ -102,6 +104,8 @@ def run(name: str, args: argparse.Namespace) -> dict:
     data.connect(module.tokenizer)
     trainer_settings = SEED_TRAINER | {"accumulate_grad_batches": args.accumulate} | trainer_over
     step_log = StepLog()
+    if args.max_train_minutes:
+        trainer_settings["max_time"] = {"minutes": args.max_train_minutes}
     trainer = L.Trainer(accelerator="auto", devices=1, logger=False, enable_checkpointing=False,
                         enable_progress_bar=False, num_sanity_val_steps=0, limit_val_batches=0,
                         gradient_clip_val=1.0, callbacks=[step_log], **trainer_settings)
@@ -115,11 +119,21 @@ def run(name: str, args: argparse.Namespace) -> dict:
         data.setup("fit")
     train_seconds = time.perf_counter() - started
     peak_train = torch.cuda.max_memory_allocated() / 2**30 if torch.cuda.is_available() else None
+    adapter = model_over.get("adapter")
     if trainer_settings["max_epochs"] > 0:
-        export_adapter(module, out / "adapter", datamodule=data)
+        adapter = str(export_adapter(module, out / "adapter", datamodule=data))
+    if args.eval_quantization and args.eval_quantization != module.hparams.quantization:
+        # Score the adapter on a plain bf16 copy of the base, as it is deployed (merge/generate); nf4 decoding is
+        # several times slower and the base row is scored the same way.
+        device = trainer.strategy.root_device
+        del module, trainer
+        torch.cuda.empty_cache() if torch.cuda.is_available() else None
+        module = DotLoRAModule(**(SEED_MODEL | model_over | {"quantization": args.eval_quantization,
+                                                              "adapter": adapter}))
+        module.build(device)
     (out / "losses.csv").write_text("step,loss\n" + "".join(f"{s},{l:.5f}\n" for s, l in step_log.rows))
 
-    result: dict = {"run": name, "model": SEED_MODEL | model_over, "data": SEED_DATA | data_over,
+    result: dict = {"run": name, "model": SEED_MODEL | model_over, "eval_quantization": args.eval_quantization, "data": SEED_DATA | data_over,
                     "trainer": trainer_settings, "train_seconds": round(train_seconds, 1),
                     "train_tokens": step_log.tokens, "peak_train_gib": peak_train,
                     "tokens_per_s": round(step_log.tokens / train_seconds) if step_log.tokens else None,
@@ -131,7 +145,7 @@ def run(name: str, args: argparse.Namespace) -> dict:
     for split, (records_file, limit) in evaluations.items():
         started = time.perf_counter()
         predictions = predict_file(module, data, records_file, limit, out / f"predictions-{split}.jsonl",
-                                   args.generate_batch_size)
+                                   args.generate_batch_size, args.max_new_tokens)
         scores = score(input=str(predictions), group_by=["kind", "source"], quiet=True)
         result[split] = scores | {"generate_seconds": round(time.perf_counter() - started, 1)}
     with (Path(args.out) / "results.jsonl").open("a", encoding="utf-8") as handle:
@@ -151,6 +165,10 @@ def main() -> None:
     parser.add_argument("--batch-size", type=int, default=4)
     parser.add_argument("--accumulate", type=int, default=4)
     parser.add_argument("--generate-batch-size", type=int, default=64)
+    parser.add_argument("--max-new-tokens", type=int, default=512)
+    parser.add_argument("--eval-quantization", choices=["nf4", "none"], default=None,
+                        help="score on this base instead of the training one (none: bf16, as merged/deployed)")
+    parser.add_argument("--max-train-minutes", type=float, default=None, help="stop training early (Trainer max_time)")
     args = parser.parse_args()
     Path(args.out).mkdir(parents=True, exist_ok=True)
     torch.set_float32_matmul_precision("high")
