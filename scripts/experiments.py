@@ -42,6 +42,7 @@ RUNS: dict[str, tuple[dict, dict, dict]] = {
     "main": ({}, {}, {}),
     "all-linear": ({"target_modules": "all-linear"}, {}, {}),
     "r64": ({"lora_r": 64, "lora_alpha": 128}, {}, {}),
+    "all-linear-lr1e-3": ({"target_modules": "all-linear", "learning_rate": 1e-3}, {}, {}),
     "lr1e-3": ({"learning_rate": 1e-3}, {}, {}),
     "chat": ({}, {"prompt_style": "chat"}, {}),
     "epochs5": ({}, {}, {"max_epochs": 5}),
