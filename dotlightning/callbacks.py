@@ -52,7 +52,13 @@ class BaseVsTuned(L.Callback):
             pl_module.log_dict({f"base/{name}": value for name, value in self.base.items()})
 
     def on_train_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
-        tuned = pl_module.score_generations(trainer.datamodule.val_dataloader(), self.max_samples)
+        # Reuse the last validation's generation metrics when it scored the final weights on the same prompts.
+        logged = {name: trainer.callback_metrics.get(f"val/{name}") for name in METRIC_ORDER}
+        same_prompts = pl_module.hparams.generate_max_samples == (self.max_samples or pl_module.hparams.generate_max_samples)
+        if all(value is not None for value in logged.values()) and same_prompts and pl_module._validated_at_step == pl_module.global_step:
+            tuned = {name: float(value) for name, value in logged.items()}
+        else:
+            tuned = pl_module.score_generations(trainer.datamodule.val_dataloader(), self.max_samples)
         rows = {"tuned": tuned} if self.base is None else {"base": self.base, "tuned": tuned}
         if trainer.global_rank == 0:
             print(format_rows(rows, title=f"validation generations (first {self.max_samples or 'n'} prompts)"))

@@ -84,6 +84,7 @@ class DotLoRAModule(L.LightningModule):
         self.val_metrics = DotGraphMetrics()
         self.test_metrics = DotGraphMetrics()
         self._validations = 0
+        self._validated_at_step = -1  # global step of the last validation that generated (for BaseVsTuned)
         self._generated = 0
         self._samples: list[dict[str, str]] = []
         self._test_records: list[dict[str, Any]] = []
@@ -214,6 +215,7 @@ class DotLoRAModule(L.LightningModule):
             return
         scores = self.val_metrics.compute()
         self.val_metrics.reset()
+        self._validated_at_step = self.global_step
         self.log_dict({f"val/{name}": value for name, value in scores.items()}, sync_dist=False)
         self._write_samples()
 
