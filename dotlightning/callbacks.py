@@ -23,9 +23,10 @@ class ExportAdapter(L.Callback):
         self.dirpath = dirpath
 
     def on_train_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
+        # trainer.log_dir broadcasts from rank 0 under DDP, so every rank must ask before the others return.
+        target = Path(self.dirpath or Path(trainer.log_dir or ".") / "adapter")
         if trainer.global_rank != 0:
             return
-        target = Path(self.dirpath or Path(trainer.log_dir or ".") / "adapter")
         export_adapter(pl_module, target, datamodule=trainer.datamodule)
         print(f"dotlightning: adapter saved to {target}")
 

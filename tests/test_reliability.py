@@ -173,3 +173,16 @@ def test_ddp_two_cpu_processes_validate_like_one(pair_files, tmp_path):
     assert one.keys() == two.keys()
     for key in one:
         assert two[key] == pytest.approx(one[key], abs=1e-5), key
+
+
+def test_ddp_two_cpu_processes_fit_then_checkpoint_loads_on_one(pair_files, tmp_path):
+    """A DDP fit over 2 gloo processes (the data module shards the batches) ends with an exported adapter, and its
+    checkpoint loads in a single-process validate."""
+    common = ["--config", TINY, *_data_args(pair_files), "--data.limit_val", "4", "--model.max_new_tokens", "8", *QUIET]
+    out = _run_cli(["fit", *common, "--trainer.max_steps", "4", "--trainer.strategy", "ddp", "--trainer.devices", "2",
+                    "--trainer.accelerator", "cpu"], tmp_path)
+    assert "adapter saved to" in out
+    assert list((tmp_path / "runs" / "tiny").glob("version_*/adapter/adapter_model.safetensors"))
+    last = tmp_path / "runs" / "tiny" / "checkpoints" / "last.ckpt"
+    assert torch.load(last, map_location="cpu", weights_only=True)["global_step"] == 4
+    _run_cli(["validate", *common, "--trainer.devices", "1", "--ckpt_path", str(last)], tmp_path)
