@@ -43,7 +43,7 @@ def generate(
     prompt: str | None = None,
     adapter: str | None = str(SHIPPED_ADAPTER),
     base_model: str | None = None,
-    quantization: Literal["nf4", "none"] | None = None,
+    quantization: Literal["nf4", "none"] = "none",
     prompt_field: str = "prompt",
     batch_size: int = 8,
     max_new_tokens: int = 512,
@@ -58,7 +58,8 @@ def generate(
         prompt: A single description instead of --input.
         adapter: peft adapter directory; default: the adapter shipped with dotlightning. Pass "" for the bare base.
         base_model: Base model; default: the one recorded with the adapter.
-        quantization: nf4 or none; default: what the adapter was trained with (none when no adapter is given).
+        quantization: Base weights for decoding: none (bf16, default; how the adapter is merged and how README's
+            results were scored) or nf4 (4-bit, less memory, slower to decode).
         prompt_field: Field of the input records that holds the description.
         batch_size: Prompts per generation batch.
         max_new_tokens: Token limit per graph (generation also stops once the graph's braces close).
@@ -77,7 +78,6 @@ def generate(
         raise FileNotFoundError(f"adapter {adapter!r} has no adapter_config.json; train one with `fit` or pass --adapter DIR")
     metadata = read_adapter_metadata(adapter) if adapter else {}
     base_model = base_model or metadata.get("base_model") or "embedded:gemma3-270m"
-    quantization = quantization or metadata.get("quantization", "none")
     fmt = PromptFormat(style=metadata.get("prompt_style", "tags"), system=metadata.get("system_prompt") or DEFAULT_SYSTEM)
 
     module = DotLoRAModule(base_model=base_model, quantization=quantization, adapter=adapter or None)
