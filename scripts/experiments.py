@@ -48,6 +48,7 @@ RUNS: dict[str, tuple[dict, dict, dict]] = {
     "epochs5": ({}, {}, {"max_epochs": 5}),
     "epochs1": ({}, {}, {"max_epochs": 1}),
     "n160": ({}, {"limit_train": 160}, {}),
+    "n160-all-linear-lr1e-3": ({"target_modules": "all-linear", "learning_rate": 1e-3}, {"limit_train": 160}, {}),
     "n500": ({}, {"limit_train": 500}, {}),
     "n1000": ({}, {"limit_train": 1000}, {}),
     "nl-only": ({}, {"source": "nl"}, {}),

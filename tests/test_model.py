@@ -101,12 +101,16 @@ def test_gradient_checkpointing_gives_nonzero_lora_grads(pair_files):
     assert all(grad is not None and grad.abs().sum() > 0 for grad in grads[1::2])  # lora_B grads (A's are 0 at init)
 
 
-def test_adapter_round_trip_gives_identical_greedy_generations(tmp_path, pair_files):
+def fit_and_export(tmp_path, pair_files, steps: int):
+    """A few training steps (so the adapter is not the zero init), then the adapter in peft's format."""
     module = make_module()
-    trainer = make_trainer(tmp_path, max_steps=8, limit_val_batches=0)
     data = make_data(module, pair_files)
-    trainer.fit(module, datamodule=data)
-    adapter = export_adapter(module, tmp_path / "adapter", datamodule=data)
+    make_trainer(tmp_path, max_steps=steps, limit_val_batches=0).fit(module, datamodule=data)
+    return module, data, export_adapter(module, tmp_path / "adapter", datamodule=data)
+
+
+def test_adapter_round_trip_gives_identical_greedy_generations(tmp_path, pair_files):
+    module, data, adapter = fit_and_export(tmp_path, pair_files, steps=8)
     assert (adapter / "adapter_config.json").is_file() and (adapter / "adapter_model.safetensors").is_file()
     assert json.loads((adapter / "dotlightning.json").read_text())["base_model"] == "tiny"
 
@@ -124,11 +128,7 @@ def test_adapter_round_trip_gives_identical_greedy_generations(tmp_path, pair_fi
 
 
 def test_merge_into_bf16_base_and_reload(tmp_path, pair_files):
-    module = make_module()
-    trainer = make_trainer(tmp_path, max_steps=4, limit_val_batches=0)
-    data = make_data(module, pair_files)
-    trainer.fit(module, datamodule=data)
-    adapter = export_adapter(module, tmp_path / "adapter", datamodule=data)
+    module, data, adapter = fit_and_export(tmp_path, pair_files, steps=4)
     merged_dir = merge(str(adapter), str(tmp_path / "merged"))
 
     from transformers import AutoModelForCausalLM
