@@ -112,13 +112,19 @@ def body_prose(spec, rng, split):
     return (" " if rng.random() < 0.6 else "\n").join(out)
 
 
+def heads_by_tail(es) -> dict[str, list[str]]:
+    """Edge heads grouped under their tail, in first-seen order (for "a goes to b and c" style bodies)."""
+    groups: dict[str, list[str]] = {}
+    for a, b, _ in es:
+        groups.setdefault(a, []).append(b)
+    return groups
+
+
 def body_grouped(spec, rng, split):
     es = edges_of(spec)
     if any(l is not None for _, _, l in es):
         return body_prose(spec, rng, split)
-    groups: dict[str, list[str]] = {}
-    for a, b, _ in es:
-        groups.setdefault(a, []).append(b)
+    groups = heads_by_tail(es)
     tpl = rng.choice(spec.verbs)
     out = []
     for a, bs in groups.items():
@@ -188,9 +194,7 @@ def body_adjacency(spec, rng, split):
     es = edges_of(spec)
     if any(l is not None for _, _, l in es):
         return body_bullets(spec, rng, split)
-    groups: dict[str, list[str]] = {}
-    for a, b, _ in es:
-        groups.setdefault(a, []).append(b)
+    groups = heads_by_tail(es)
     sep = rng.choice([": ", " -> ", " => "])
     return "\n".join(f"{q(a, spec, rng)}{sep}{', '.join(q(b, spec, rng) for b in bs)}" for a, bs in groups.items())
 
