@@ -5,11 +5,21 @@
 
 Read top to bottom:
   1. mix      - which source/kind each record gets (nl 45%, code 20%, smcat 20%, docs 15%)
-  2. generate - dataset_sources builds a graph + a prompt written from it; dataset_dot writes the completion
-  3. filter   - length bound, no repeated prompt anywhere, val/test node IDs never seen in train
+  2. generate - dataset_sources builds a graph + a prompt written from it; dataset_dot writes the completion.
+                smcat is different: dataset_smcat writes a random smcat program and the completion is EXACTLY what
+                state-machine-cat 14.0.8 renders for it (`smcat -T dot`, stripped), read from the committed cache
+                data/smcat-renders.jsonl.gz (smcat_render.py); only cache misses need node
+                (`cd scripts/smcat && npm ci`), and a miss without it stops the build with that command.
+  3. filter   - length bound per source (estimate_tokens: 460 for nl/code/docs -> < 512 real tokens; 1150 for smcat,
+                whose verbose DOT is meant for max_seq_length 1024 -> < ~970 real tokens), no repeated prompt
+                anywhere, val/test node IDs never seen in train (smcat's note/self-transition helper nodes aside)
   4. write    - JSON lines, sorted keys, ensure_ascii=False
 Helpers: dataset_dot (canonical DOT writer), dataset_vocab (split-partitioned name pools),
-dataset_text (phrasing), dataset_kinds (graph builders per kind), dataset_sources (nl/docs/code/smcat).
+dataset_text (phrasing), dataset_kinds (graph builders per kind), dataset_sources (nl/docs/code/smcat),
+dataset_smcat (smcat program generator), smcat_render (render cache + node bridge).
+
+After changing the smcat generator: `python scripts/build_dataset.py --out data --prune-smcat-cache` (renders the
+new programs with node once, and leaves exactly the renders the shipped data uses in the cache); commit the cache.
 """
 from __future__ import annotations
 
@@ -27,6 +37,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 from dataset_sources import gen_code, gen_docs, gen_nl, gen_smcat  # noqa: E402
 from dataset_vocab import STRUCTURAL  # noqa: E402
+from smcat_render import CACHE_PATH, SmcatRenderer, SmcatUnavailable  # noqa: E402
 
 SYSTEM = "You are a DOT graph generator."
 SIZES = {"train": 3600, "val": 400, "test": 400}
@@ -40,6 +51,10 @@ CODE_KINDS = {"call_graph": 1.0, "imports": 1.0, "table": 1.0, "control": 1.0, "
 # token) but digits, punctuation and arrows are often a token each; calibrated with --check-tokens, the estimate
 # is at most ~10% below the real Gemma count, so 460 keeps every record under 512 tokens with margin.
 MAX_EST_TOKENS = 460
+# smcat completions are state-machine-cat's own DOT (HTML-table labels, long attribute lists, deep indentation): the
+# estimate OVERcounts it (real/estimated ~0.66-0.86, measured with --check-tokens), and the training config uses
+# max_seq_length 1024 for it, so its bound is per source: 1150 estimated keeps every smcat record under ~970 tokens.
+MAX_EST_TOKENS_BY_SOURCE = {"smcat": 1150}
 
 
 def estimate_tokens(text: str) -> float:
@@ -49,6 +64,16 @@ def estimate_tokens(text: str) -> float:
 
 def full_text(prompt: str, completion: str) -> str:
     return f"<system>{SYSTEM}</system>\n<user>{prompt}</user>\n<assistant>{completion}"
+
+
+# Nodes smcat's renderer adds for notes ("note_<state>", "i_note_tr_<from>_<to>_<n>") and for self transitions of
+# composites ("self_tr_<from>_<to>_<n>"): layout artefacts, not names.
+SMCAT_HELPER_NODE = re.compile(r"^((i_)?note_|self_tr_)")
+
+
+def vocab_ids(nodes: list[str]) -> set[str]:
+    """The names the held-out vocabulary check compares (structural names and smcat note helpers left out)."""
+    return {norm_id(n) for n in nodes if not SMCAT_HELPER_NODE.match(n)} - STRUCTURAL
 
 
 def norm_id(node_id: str) -> str:
@@ -70,19 +95,32 @@ def source_schedule(rng: random.Random, n: int) -> list[str]:
     return sched
 
 
-def generate_one(rng: random.Random, split: str, source: str) -> dict:
+def max_est_tokens(source: str) -> int:
+    return MAX_EST_TOKENS_BY_SOURCE.get(source, MAX_EST_TOKENS)
+
+
+def dot_node_ids(dot: str) -> list[str]:
+    """Node IDs of a DOT text (as Graphviz reads them) - for smcat's rendered DOT, where we hold no Graph."""
+    import pygraphviz
+    return [str(n) for n in pygraphviz.AGraph(string=dot).nodes()]
+
+
+def generate_one(rng: random.Random, split: str, source: str, smcat: SmcatRenderer | None = None) -> dict:
+    if source == "smcat":
+        kind, prompt, dot = gen_smcat(rng, split, smcat)
+        return {"kind": kind, "source": source, "prompt": prompt, "completion": dot, "_nodes": dot_node_ids(dot)}
     if source == "nl":
         kind, prompt, g = gen_nl(rng, split, _weighted(rng, NL_KINDS))
     elif source == "docs":
         kind, prompt, g = gen_docs(rng, split, _weighted(rng, DOC_KINDS))
-    elif source == "code":
-        kind, prompt, g = gen_code(rng, split, _weighted(rng, CODE_KINDS))
     else:
-        kind, prompt, g = gen_smcat(rng, split)
+        kind, prompt, g = gen_code(rng, split, _weighted(rng, CODE_KINDS))
     return {"kind": kind, "source": source, "prompt": prompt, "completion": g.to_dot(), "_nodes": list(g.nodes)}
 
 
-def build(seed: int = 0) -> tuple[dict[str, list[dict]], Counter]:
+def build(seed: int = 0, smcat: SmcatRenderer | None = None) -> tuple[dict[str, list[dict]], Counter]:
+    """smcat: the render cache / node bridge for the smcat source (default: data/smcat-renders.jsonl.gz)."""
+    smcat = smcat if smcat is not None else SmcatRenderer()
     seen_prompts: set[str] = set()
     train_ids: set[str] = set()
     dropped: Counter = Counter()
@@ -92,14 +130,14 @@ def build(seed: int = 0) -> tuple[dict[str, list[dict]], Counter]:
         recs: list[dict] = []
         schedule = source_schedule(rng, SIZES[split])
         while len(recs) < SIZES[split]:
-            r = generate_one(rng, split, schedule[len(recs)])  # a rejected record is retried with the same source
-            if estimate_tokens(full_text(r["prompt"], r["completion"])) > MAX_EST_TOKENS:
+            r = generate_one(rng, split, schedule[len(recs)], smcat)  # a rejected record is retried, same source
+            if estimate_tokens(full_text(r["prompt"], r["completion"])) > max_est_tokens(r["source"]):
                 dropped["too_long"] += 1
                 continue
             if r["prompt"] in seen_prompts:
                 dropped["duplicate_prompt"] += 1
                 continue
-            ids = {norm_id(n) for n in r["_nodes"]} - STRUCTURAL
+            ids = vocab_ids(r["_nodes"])
             if split != "train" and ids & train_ids:
                 dropped["vocab_overlap"] += 1
                 continue
@@ -133,23 +171,35 @@ def check_tokens(data: dict[str, list[dict]], tokenizer_dir: str | None) -> None
         tok = AutoTokenizer.from_pretrained(os.path.dirname(p), gguf_file=os.path.basename(p))
         if tokenizer_dir:
             tok.save_pretrained(tokenizer_dir)
-    worst = (0, "", 0.0)
-    ratios, under = [], []
-    for split, recs in data.items():
-        lens = []
-        for r in recs:
-            text = full_text(r["prompt"], r["completion"])
-            n = len(tok(text)["input_ids"]) + 1  # + EOS
-            lens.append(n)
-            ratios.append(len(text) / n)
-            under.append(n / estimate_tokens(text))
-            if n > worst[0]:
-                worst = (n, r["id"], len(text) / n)
-        lens.sort()
-        print(f"tokens {split}: max={lens[-1]} p50={lens[len(lens) // 2]} p99={lens[int(len(lens) * .99)]}")
-    print(f"longest: {worst[0]} tokens ({worst[1]}); min chars/token {min(ratios):.2f}; "
-          f"max real/estimated tokens {max(under):.2f} (estimate bound {MAX_EST_TOKENS})")
-    print("OK: all records fit in 512 tokens" if worst[0] <= 512 else "FAIL: some record exceeds 512 tokens")
+    ok = True
+    for group in ("other", "smcat"):  # smcat has its own bound (MAX_EST_TOKENS_BY_SOURCE) and a 1024-token budget
+        limit = 1024 if group == "smcat" else 512
+        worst = (0, "", 0.0)
+        ratios, under, est = [], [], []
+        for split, recs in data.items():
+            lens = []
+            for r in recs:
+                if (r["source"] == "smcat") != (group == "smcat"):
+                    continue
+                text = full_text(r["prompt"], r["completion"])
+                n = len(tok(text)["input_ids"]) + 1  # + EOS
+                lens.append(n)
+                est.append(estimate_tokens(text))
+                ratios.append(len(text) / n)
+                under.append(n / estimate_tokens(text))
+                if n > worst[0]:
+                    worst = (n, r["id"], len(text) / n)
+            lens.sort()
+            print(f"{group} tokens {split}: max={lens[-1]} p50={lens[len(lens) // 2]} p90={lens[int(len(lens) * .9)]}"
+                  f" p99={lens[int(len(lens) * .99)]}")
+        est.sort()
+        print(f"{group} longest: {worst[0]} tokens ({worst[1]}); min chars/token {min(ratios):.2f}; real/estimated "
+              f"tokens {min(under):.2f}..{max(under):.2f}; estimated p50={est[len(est) // 2]:.0f} "
+              f"p90={est[int(len(est) * .9)]:.0f} max={est[-1]:.0f}")
+        ok &= worst[0] <= limit
+        print(f"{group}: all records fit in {limit} tokens" if worst[0] <= limit else f"FAIL: a {group} record "
+              f"exceeds {limit} tokens")
+    print("OK" if ok else "FAIL")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -158,9 +208,21 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--seed", type=int, default=0, help="the shipped data uses seed 0")
     ap.add_argument("--check-tokens", action="store_true", help="measure lengths with the Gemma 3 tokenizer")
     ap.add_argument("--tokenizer-dir", default="/tmp/gemma_tok", help="cached save_pretrained copy of the tokenizer")
+    ap.add_argument("--smcat-cache", type=Path, default=CACHE_PATH,
+                    help="render cache of the smcat source (misses are rendered with node; see smcat_render.py)")
+    ap.add_argument("--prune-smcat-cache", action="store_true",
+                    help="rewrite the cache with exactly the renders this build used (do this for what ships)")
     args = ap.parse_args(argv)
     t0 = time.perf_counter()
-    data, dropped = build(args.seed)
+    smcat = SmcatRenderer(args.smcat_cache)
+    try:
+        data, dropped = build(args.seed, smcat)
+    except SmcatUnavailable as e:
+        raise SystemExit(f"error: {e}") from None
+    finally:
+        smcat.close()
+    if smcat.save(prune=args.prune_smcat_cache):
+        print(f"smcat render cache written: {args.smcat_cache} ({len(smcat.cache)} renders)")
     write(Path(args.out), data)
     dt = time.perf_counter() - t0
     for split, recs in data.items():

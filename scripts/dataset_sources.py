@@ -1,15 +1,19 @@
 """The four sources: nl (descriptions), docs (README/docstring prose), code (Python + JavaScript), smcat.
 
 Each generator: (rng, split) -> (kind, prompt, Graph). The Graph is the truth; the prompt is written from it.
+Except smcat: (rng, split, renderer) -> (kind, prompt, DOT), the program being the truth and the DOT what the real
+state-machine-cat renders for it (dataset_smcat, smcat_render).
 """
 from __future__ import annotations
 
 import random
 
-from dataset_dot import Cluster, Graph
+from dataset_dot import Graph
 from dataset_kinds import KIND_BUILDERS, _labels, _n, shape_edges
 from dataset_text import Spec, assemble, cap, body, intro, join_and, options, pick, smcat_prompt
+from dataset_smcat import program as smcat_program
 from dataset_vocab import pick_names, pool, style_name
+from dotlightning.dot import parse_dot
 
 
 def _lower_ok(spec: Spec) -> bool:
@@ -312,116 +316,23 @@ def gen_code(rng: random.Random, split: str, which: str) -> tuple[str, str, Grap
 
 
 # ----------------------------------------------------------------------------- smcat
-def _smcat_name(n: str) -> str:
-    return n if all(c.isalnum() or c in "_." for c in n) else f'"{n}"'
+# The evaluation fixtures are phrased "smcat -> dot:\n\n<source>": that exact form gets a fixed share of the records,
+# the rest go through smcat_prompt (the shared instruction pool, as for every other prompt).
+FIXTURE_PHRASING_SHARE = 0.35
 
 
-def gen_smcat(rng: random.Random, split: str) -> tuple[str, str, Graph]:
-    """Write an smcat program and its DOT (node IDs as smcat's renderer names them: the state names)."""
-    n = _n(rng, 2, 9)
-    st = pick_names(rng, "state", split, n, styles=["snake", "lower_words", "camel", "spaced", "snake"])
-    g = Graph()
-    decl: list[str] = []        # top-level state declarations (smcat)
-    trans: list[str] = []       # top-level transitions (smcat)
-    composite = None
-    children: list[str] = []
-    inner_trans: list[str] = []
-    if n >= 4 and rng.random() < 0.35:
-        composite = st[0]
-        children = st[1:1 + rng.randint(2, min(3, n - 2))]
-    top = [s for s in st if s not in children]
-    use_init = rng.random() < 0.6
-    use_final = rng.random() < 0.4
-    if use_init:
-        g.node("initial", shape="point")
-        decl.append("initial")
-    for s in top:
-        if s == composite:
-            g.clusters.append(Cluster(s, s, [s] + children))
-            g.node(s, shape="point", style="invis")
-        else:
-            g.node(s)
-    if use_final:
-        g.node("final", shape="doublecircle")
-    choice = None
-    if rng.random() < 0.15 and len(top) >= 3:
-        choice = "^" + _fn_choice(rng)
-        g.node(choice, shape="diamond")
-    guards = pool("guard", split)
-    evs = _labels(rng, split, 30)
-    acts = [x.replace(" ", "_") for x in pool("action", split)]
-
-    def label() -> str | None:
-        r = rng.random()
-        if r < 0.2:
-            return None
-        ev = evs.pop()
-        if r < 0.3:
-            return f"{ev} [{rng.choice(guards)}]"
-        if r < 0.38:
-            return f"{ev} / {rng.choice(acts)}"
-        if r < 0.42:
-            return f"{ev} [{rng.choice(guards)}] / {rng.choice(acts)}"
-        return ev
-
-    def add(a: str, b: str, inner: bool = False) -> None:
-        lab = label()
-        arrow = rng.choice(["=>", "=>", "->"])
-        text = f"{_smcat_name(a)} {arrow} {_smcat_name(b)}" + (f": {lab}" if lab else "") + ";"
-        (inner_trans if inner else trans).append(text)
-        if lab:
-            g.edge(a, b, label=lab)
-        else:
-            g.edge(a, b)
-
-    if use_init:
-        add("initial", top[0] if top[0] != composite or rng.random() < 0.5 else top[0])
-    flat = [s for s in top]
-    for a, b in shape_edges(rng, flat, rng.choice(["chain", "random", "cycle"]), True):
-        add(a, b)
-    for a, b in zip(children, children[1:]):
-        add(a, b, inner=True)
-    if children and rng.random() < 0.5:
-        add(rng.choice(children), rng.choice([s for s in top if s != composite] or top))
-    if rng.random() < 0.25:
-        s = rng.choice([x for x in top if x != composite] or top)
-        add(s, s)
-    if choice:
-        src = rng.choice(flat)
-        add(src, choice)
-        for t in rng.sample(flat, 2):
-            lab = f"[{rng.choice(guards)}]"
-            trans.append(f"{choice} => {_smcat_name(t)}: {lab};")
-            g.edge(choice, t, label=lab)
-    if use_final:
-        add(rng.choice(flat), "final")
-    # --- smcat text
-    lines = []
-    if rng.random() < 0.2:
-        lines.append(f"# {rng.choice(['states', 'lifecycle', 'machine', 'transitions below'])}")
-    sep = rng.choice([", ", ",\n", ","])
-    decls = []
-    for s in ["initial"] * use_init + top + ["final"] * use_final + ([choice] if choice else []):
-        if s == composite:
-            inner = ", ".join(_smcat_name(c) for c in children) + ";"
-            body_ = "\n  ".join([inner] + inner_trans)
-            decls.append(f"{_smcat_name(s)} {{\n  {body_}\n}}")
-        elif s in ("initial", "final") or rng.random() < 0.8 or composite or choice:
-            decls.append(_smcat_name(s))
-    declare_all = composite is not None or choice is not None or rng.random() < 0.6
-    if declare_all:
-        lines.append(sep.join(decls) + ";")
-        lines.append("")
-    lines += trans
-    text = "\n".join(lines).strip()
-    if not declare_all:
-        # states that appear in no transition would vanish; declare them
-        used = {m for e in g.edge_pairs() for m in e}
-        missing = [s for s in g.nodes if s not in used]
-        if missing:
-            text = ", ".join(_smcat_name(s) for s in missing) + ";\n" + text
-    return "state_machine", smcat_prompt(rng, text, split), g
-
-
-def _fn_choice(rng: random.Random) -> str:
-    return rng.choice(["choice", "decide", "check", "branch", "which", "route"])
+def gen_smcat(rng: random.Random, split: str, renderer) -> tuple[str, str, str]:
+    """A random smcat program (dataset_smcat) and, as completion, EXACTLY what state-machine-cat renders for it
+    (renderer: smcat_render.SmcatRenderer, cache-first). Programs smcat's parser rejects, or whose DOT Graphviz
+    cannot read, are redrawn. Returns (kind, prompt, dot)."""
+    while True:
+        text = smcat_program(rng, split)
+        out = renderer.render(text)
+        dot = (out.get("dot") or "").strip()
+        if dot and parse_dot(dot) is not None:
+            break
+    if rng.random() < FIXTURE_PHRASING_SHARE:
+        prompt = f"smcat -> dot:\n\n{text.strip()}"
+    else:
+        prompt = smcat_prompt(rng, text, split)
+    return "state_machine", prompt, dot

@@ -182,7 +182,8 @@ POOLS: dict[str, list[str]] = {
 
 # IDs every split may use because they name structure, not domain (flowchart ends, smcat pseudo-states, yes/no).
 STRUCTURAL = {"start", "end", "begin", "stop", "initial", "final", "done", "yes", "no", "root", "main",
-              "choice", "decide", "check", "branch", "which", "route"}
+              "choice", "decide", "check", "branch", "which", "route",
+              "fork", "join", "merge", "split", "sync", "junction", "terminate"}
 
 # Letters and small numbers are what hand-written prompts use most ("A -> B"): keep ALL single letters and the
 # n1/node1/0..29 families in train; the held-out split gets the v/x/s families and the word lists instead.
