@@ -32,28 +32,33 @@ ROOT = Path(__file__).resolve().parent.parent
 SEED_MODEL = dict(base_model="embedded:gemma3-270m", quantization="nf4", lora_r=16, lora_alpha=32, lora_dropout=0.05,
                   target_modules=["q_proj", "v_proj"], learning_rate=2e-4, warmup_ratio=0.1,
                   generate_every_n_val=0)
-SEED_DATA = dict(batch_size=4, max_seq_length=512, prompt_style="tags")
-SEED_TRAINER = dict(max_epochs=3, accumulate_grad_batches=4)
+# The seed's batch 4 x accumulation 4 is an effective batch of 16; runs take it as 16 x 1 (same optimizer steps,
+# a quarter of the host-bound step launches). max_seq_length 1024: smcat renders are up to ~900 Gemma tokens.
+SEED_DATA = dict(batch_size=16, max_seq_length=1024, prompt_style="tags")
+SEED_TRAINER = dict(max_epochs=3, accumulate_grad_batches=1)
+# The best levers of the 2026-11-24 runs: LoRA on every linear layer at lr 1e-3.
+BEST_MODEL = {"target_modules": "all-linear", "learning_rate": 1e-3}
 
-# name -> (model overrides, data overrides, trainer overrides). Data overrides may name a source filter.
+# name -> (model overrides, data overrides, trainer overrides), each applied on top of the SEED_* settings.
+# Data overrides may name a ``source`` filter (train on one source only) or ``limit_train`` (first n pairs).
 RUNS: dict[str, tuple[dict, dict, dict]] = {
     "base": ({}, {}, {"max_epochs": 0}),
     "shipped": ({"adapter": str(ROOT / "adapters" / "gemma3-270m-dot")}, {}, {"max_epochs": 0}),
-    "main": ({}, {}, {}),
-    "all-linear": ({"target_modules": "all-linear"}, {}, {}),
-    "r64": ({"lora_r": 64, "lora_alpha": 128}, {}, {}),
-    "all-linear-lr1e-3": ({"target_modules": "all-linear", "learning_rate": 1e-3}, {}, {}),
-    "lr1e-3": ({"learning_rate": 1e-3}, {}, {}),
-    "chat": ({}, {"prompt_style": "chat"}, {}),
-    "epochs5": ({}, {}, {"max_epochs": 5}),
-    "epochs1": ({}, {}, {"max_epochs": 1}),
-    "n160": ({}, {"limit_train": 160}, {}),
-    "n160-all-linear-lr1e-3": ({"target_modules": "all-linear", "learning_rate": 1e-3}, {"limit_train": 160}, {}),
-    "n500": ({}, {"limit_train": 500}, {}),
-    "n1000": ({}, {"limit_train": 1000}, {}),
-    "nl-only": ({}, {"source": "nl"}, {}),
-    "code-only": ({}, {"source": "code"}, {}),
-    "smcat-only": ({}, {"source": "smcat"}, {}),
+    "seed": ({}, {}, {}),                                                    # the user's card as written
+    "all-linear": ({"target_modules": "all-linear"}, {}, {}),                # lever: LoRA targets
+    "lr1e-3": ({"learning_rate": 1e-3}, {}, {}),                             # lever: learning rate
+    "best": (BEST_MODEL, {}, {}),                                            # both levers
+    "best-r64": (BEST_MODEL | {"lora_r": 64, "lora_alpha": 128}, {}, {}),   # lever: rank
+    "best-epochs1": (BEST_MODEL, {}, {"max_epochs": 1}),                     # lever: epochs
+    "best-epochs5": (BEST_MODEL, {}, {"max_epochs": 5}),
+    "best-chat": (BEST_MODEL, {"prompt_style": "chat"}, {}),                 # lever: prompt format
+    "best-bs4": (BEST_MODEL, {"batch_size": 4}, {}),                         # lever: 4x the optimizer steps
+    "best-n160": (BEST_MODEL, {"limit_train": 160}, {}),                     # learning curve
+    "best-n500": (BEST_MODEL, {"limit_train": 500}, {}),
+    "best-n1000": (BEST_MODEL, {"limit_train": 1000}, {}),
+    "best-nl-only": (BEST_MODEL, {"source": "nl"}, {}),                      # joint vs one source
+    "best-code-only": (BEST_MODEL, {"source": "code"}, {}),
+    "best-smcat-only": (BEST_MODEL, {"source": "smcat"}, {}),
 }
 
 
@@ -140,8 +145,9 @@ def run(name: str, args: argparse.Namespace) -> dict:
                     "train_tokens": step_log.tokens, "peak_train_gib": peak_train,
                     "tokens_per_s": round(step_log.tokens / train_seconds) if step_log.tokens else None,
                     "device": torch.cuda.get_device_name() if torch.cuda.is_available() else "cpu"}
-    evaluations = {"test": (str(ROOT / "data" / "test.jsonl"), args.test_limit),
-                   "train_sample": (str(ROOT / "data" / "train.jsonl"), args.train_limit)}
+    evaluations = {"test": (str(ROOT / "data" / "test.jsonl"), args.test_limit)}
+    if args.train_limit:
+        evaluations["train_sample"] = (str(ROOT / "data" / "train.jsonl"), args.train_limit)
     if args.smcat:
         evaluations["smcat_fixtures"] = (args.smcat, None)
     for split, (records_file, limit) in evaluations.items():
@@ -163,11 +169,11 @@ def main() -> None:
     parser.add_argument("--out", default="results")
     parser.add_argument("--smcat", default=None, help="records from scripts/smcat_fixtures_to_records.py")
     parser.add_argument("--test-limit", type=int, default=None, help="score only the first n test records")
-    parser.add_argument("--train-limit", type=int, default=200, help="train records scored for the memorisation check")
-    parser.add_argument("--batch-size", type=int, default=4)
-    parser.add_argument("--accumulate", type=int, default=4)
+    parser.add_argument("--train-limit", type=int, default=200, help="train records scored for the memorisation check (0: none)")
+    parser.add_argument("--batch-size", type=int, default=SEED_DATA["batch_size"], help="unless the run sets one")
+    parser.add_argument("--accumulate", type=int, default=1, help="unless the run sets one")
     parser.add_argument("--generate-batch-size", type=int, default=64)
-    parser.add_argument("--max-new-tokens", type=int, default=512)
+    parser.add_argument("--max-new-tokens", type=int, default=1024)
     parser.add_argument("--eval-quantization", choices=["nf4", "none"], default=None,
                         help="score on this base instead of the training one (none: bf16, as merged/deployed)")
     parser.add_argument("--max-train-minutes", type=float, default=None, help="stop training early (Trainer max_time)")
