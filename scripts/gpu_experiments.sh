@@ -19,7 +19,7 @@ start)
   cp .offline/eval/smcat_fixtures.jsonl "$dir/"  # later calls may re-sync the checkout without .offline/eval
   export PYTORCH_CUDA_ALLOC_CONF=expandable_segments:True OMP_NUM_THREADS=1
   setsid nohup bash -c "xargs -P $parallel -I{} bash -c 'case {} in seed|best|best-bs4) tl=200;; *) tl=0;; esac; \
-    python3 scripts/experiments.py --runs {} --out $dir/{} --eval-quantization none --train-limit \$tl \
+    python3 scripts/experiments.py --runs {} --out $dir/{} --eval-quantization none ${EXPERIMENT_FLAGS:-} --train-limit \$tl \
       --smcat $dir/smcat_fixtures.jsonl > $dir/{}.log 2>&1' < $dir/runs.txt; touch $dir/ALL_DONE" \
     > "$dir/launcher.log" 2>&1 < /dev/null &
   echo "started $# runs, $parallel at a time; converted base at $converted"
@@ -29,9 +29,9 @@ wait)
   while [[ ! -e $dir/ALL_DONE && $SECONDS -lt $deadline ]]; do sleep 15; done
   grep -h "^== " "$dir"/*.log || true
   nvidia-smi --query-gpu=memory.used,utilization.gpu --format=csv,noheader || true
-  if [[ -e $dir/ALL_DONE && -n ${OUT:-} ]]; then
+  if [[ -n ${OUT:-} ]]; then  # partial results too: the lease may end before every run does
     tar -C "$dir" -czf "$OUT/runs.tgz" --exclude='*.safetensors.tmp' .
-    echo "all done; results in \$OUT/runs.tgz"
+    echo "results so far in \$OUT/runs.tgz; all done: $([[ -e $dir/ALL_DONE ]] && echo yes || echo no)"
   fi
   ;;
 esac
