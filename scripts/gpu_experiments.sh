@@ -11,6 +11,11 @@ mkdir -p "$dir"
 case $cmd in
 start)
   parallel=$3; shift 3
+  # Measured 2026-11-25: one run at batch 16 x max_seq_length 1024 peaks at 12-18 GiB (nf4 Gemma 3 270M, 262k vocab).
+  # Ten side by side on an 80 GB H100 ran out of memory, so cap the runs at free memory / 18 GiB.
+  free_gib=$(nvidia-smi --query-gpu=memory.free --format=csv,noheader,nounits | head -1 | awk '{print int($1 / 1024)}')
+  fit=$((free_gib / 18 > 0 ? free_gib / 18 : 1))
+  if (( parallel > fit )); then echo "capping $parallel parallel runs at $fit (${free_gib} GiB free / 18 GiB each)"; parallel=$fit; fi
   # Convert the GGUF once, before the runs start (each would convert it otherwise), with the tokenizer files
   # converted on the CPU machine (transformers 5.17 converts the GGUF tokenizer differently; see README).
   converted=$(python3 -c "from dotlightning.base_models import resolve_base_model as r; print(r('embedded:gemma3-270m'))" | tail -1)
