@@ -8,7 +8,7 @@ B matrices at zero the model is exactly the base model, evaluated with the same 
 
 For each run it writes ``OUT/RUN/`` (adapter, predictions-*.jsonl, losses.csv) and one line per run to
 ``OUT/results.jsonl``: test / smcat-fixture / train-sample metrics overall and by kind and source, wall time, tokens/s,
-peak GPU memory. ``scripts/plot_losses.py`` draws the loss curves from the losses.csv files.
+peak GPU memory. ``scripts/report.py FOLDER`` draws the loss curves from losses-*.csv files copied there.
 """
 
 from __future__ import annotations
