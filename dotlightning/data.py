@@ -10,6 +10,8 @@ Pipeline, top to bottom:
 4. Train batches come from ``LengthGroupedSampler``: shuffle, sort by length inside large windows, cut into batches,
    shuffle the batches. Padding stays a few percent while the order is still random; everything is a pure function of
    (seed, epoch), which is what makes exact mid-epoch resume possible.
+   ``pad_to_multiple_of`` rounds each batch's length up (e.g. to a multiple of 64), so a compiled backbone meets a few
+   shapes only.
 5. ``ResumableDataLoader`` counts the batches it has handed out; Lightning (>= 2.3) saves its ``state_dict()`` in
    checkpoints and calls ``load_state_dict()`` on resume, after which the loader yields exactly the batches an
    uninterrupted run would still have produced in that epoch.
@@ -61,13 +63,22 @@ class ExampleDataset(Dataset):
         return [len(e["input_ids"]) for e in self.examples]
 
 
-def collate(examples: list[dict[str, Any]], pad_id: int) -> dict[str, Any]:
-    """Right-pad a list of examples into a batch.
+def padded_width(longest: int, multiple: int | None) -> int:
+    """Batch length T for a batch whose longest example has ``longest`` tokens: rounded up to ``multiple`` if given.
+
+    >>> padded_width(130, None), padded_width(130, 64), padded_width(128, 64)
+    (130, 192, 128)
+    """
+    return longest if multiple is None else -(-longest // multiple) * multiple
+
+
+def collate(examples: list[dict[str, Any]], pad_id: int, pad_to_multiple_of: int | None = None) -> dict[str, Any]:
+    """Right-pad a list of examples into a batch (T rounded up to ``pad_to_multiple_of`` when given).
 
     Attention mask and label padding are built from each example's *length*, never by comparing ids with ``pad_id``:
     when pad == eos (common: Llama, Qwen base) the real, labelled EOS at the end of each completion must stay labelled.
     """
-    width = max(len(e["input_ids"]) for e in examples)
+    width = padded_width(max(len(e["input_ids"]) for e in examples), pad_to_multiple_of)
     input_ids = torch.full((len(examples), width), pad_id, dtype=torch.long)
     labels = torch.full((len(examples), width), IGNORE_INDEX, dtype=torch.long)
     attention_mask = torch.zeros((len(examples), width), dtype=torch.long)
@@ -82,17 +93,20 @@ def collate(examples: list[dict[str, Any]], pad_id: int) -> dict[str, Any]:
     return batch
 
 
-def padding_fraction_of(batches: list[list[int]], lengths: list[int]) -> float:
-    """Padded positions / all positions when each batch is padded to its longest example.
+def padding_fraction_of(batches: list[list[int]], lengths: list[int], multiple: int | None = None) -> float:
+    """Padded positions / all positions when each batch is padded to its longest example (rounded up to ``multiple``).
 
     >>> round(padding_fraction_of([[0, 1], [2]], lengths=[3, 1, 5]), 4)  # pads 2 of 6 + 0 of 5 positions
     0.1818
+    >>> round(padding_fraction_of([[0, 1], [2]], lengths=[3, 1, 5], multiple=4), 4)  # T 4 and 8: pads 4 + 3 of 16
+    0.4375
     """
     total = padded = 0
     for b in batches:
         lens = [lengths[i] for i in b]
-        total += max(lens) * len(lens)
-        padded += max(lens) * len(lens) - sum(lens)
+        slots = padded_width(max(lens), multiple) * len(lens)
+        total += slots
+        padded += slots - sum(lens)
     return padded / total if total else 0.0
 
 
@@ -254,6 +268,10 @@ class DotDataModule(L.LightningDataModule):
     """Also compute the loss on prompt tokens (default: only on the completion and its EOS)."""
     max_seq_length: int = 512
     """Longest example in tokens (prompt + completion + EOS). Longer ones are dropped and counted, never truncated."""
+    pad_to_multiple_of: int | None = None
+    """Right-pad each batch's length up to a multiple of this (e.g. 64), so a fit sees at most
+    ceil(max_seq_length / N) batch lengths: what model.compile needs, since it compiles once per shape. null: pad each
+    batch to its longest example only."""
     batch_size: int = 4
     """Training batch size (examples per step, per device)."""
     eval_batch_size: int | None = None
@@ -298,6 +316,14 @@ class DotDataModule(L.LightningDataModule):
              "use 'tags' or 'chat'")
         need(self.max_seq_length > 0, f"max_seq_length={self.max_seq_length} must be positive",
              "set it to the longest sequence the model should see, e.g. 512")
+        multiple = self.pad_to_multiple_of
+        need(multiple is None or (isinstance(multiple, int) and not isinstance(multiple, bool) and multiple > 0),
+             f"pad_to_multiple_of={multiple!r} must be a positive integer or null",
+             "use e.g. pad_to_multiple_of=64 (with model.compile), or null to pad each batch to its longest example")
+        need(multiple is None or multiple <= self.max_seq_length,
+             f"pad_to_multiple_of={multiple} is larger than max_seq_length={self.max_seq_length}, so every batch "
+             "would be padded past the longest allowed example",
+             "use a value no larger than max_seq_length, e.g. 64")
         need(self.batch_size > 0, f"batch_size={self.batch_size} must be positive", "use e.g. 4")
         need(self.eval_batch_size is None or self.eval_batch_size > 0,
              f"eval_batch_size={self.eval_batch_size} must be positive", "use e.g. 8, or null for batch_size")
@@ -409,8 +435,12 @@ class DotDataModule(L.LightningDataModule):
                 self.datasets[name] = self._encode(name, self.records[name])
                 self.stats[name]["padding_fraction"] = self.padding_fraction(name)
                 s = self.stats[name]
+                shapes = ""
+                if self.pad_to_multiple_of is not None:
+                    s["batch_lengths"] = len(set(self.batch_lengths(name)))
+                    shapes = f" (padded to multiples of {self.pad_to_multiple_of}: {s['batch_lengths']} batch lengths)"
                 rank_zero_info(f"data {name}: {s['records']} examples, dropped too_long={s['too_long']}, "
-                               f"skipped={s.get('skipped', {})}, padding_fraction={s['padding_fraction']:.2%}")
+                               f"skipped={s.get('skipped', {})}, padding_fraction={s['padding_fraction']:.2%}{shapes}")
 
     # -----------------------------------------------------------------------------------------------------------------
 
@@ -443,14 +473,21 @@ class DotDataModule(L.LightningDataModule):
         order, bs = self._eval_order(name), self.eval_batch_size or self.batch_size
         return [order[i : i + bs] for i in range(0, len(order), bs)]
 
+    def _batches(self, split: str, epoch: int) -> list[list[int]]:
+        return self._train_sampler().batches(epoch) if split == "train" else self._eval_batches(split)
+
     def padding_fraction(self, split: str = "train", epoch: int = 0) -> float:
-        """Fraction of batch positions that are padding for ``split`` (train: in ``epoch``'s batch order)."""
+        """Fraction of batch positions that are padding for ``split`` (train: in ``epoch``'s batch order), counting
+        the positions that ``pad_to_multiple_of`` adds."""
+        return padding_fraction_of(self._batches(split, epoch), self.datasets[split].lengths, self.pad_to_multiple_of)
+
+    def batch_lengths(self, split: str = "train", epoch: int = 0) -> list[int]:
+        """Padded length T of each batch of ``split`` (train: in ``epoch``'s order), as the collate builds them."""
         lengths = self.datasets[split].lengths
-        batches = self._train_sampler().batches(epoch) if split == "train" else self._eval_batches(split)
-        return padding_fraction_of(batches, lengths)
+        return [padded_width(max(lengths[i] for i in b), self.pad_to_multiple_of) for b in self._batches(split, epoch)]
 
     def _collate(self) -> Any:
-        return functools.partial(collate, pad_id=self.pad_id)
+        return functools.partial(collate, pad_id=self.pad_id, pad_to_multiple_of=self.pad_to_multiple_of)
 
     def train_dataloader(self) -> ResumableDataLoader:
         return ResumableDataLoader(self.datasets["train"], GroupedBatchSampler(self._train_sampler()),

@@ -147,19 +147,27 @@ def make_dm(tmp_path, rows=None, tokenizer="pad_eos", **kw) -> DotDataModule:
     return dm
 
 
-def test_collated_batch_with_pad_equal_eos_keeps_every_real_eos_labelled(tmp_path):
-    dm = make_dm(tmp_path, group_by_length=False)
+@pytest.mark.parametrize("multiple", [None, 16])
+def test_collated_batch_with_pad_equal_eos_keeps_every_real_eos_labelled(tmp_path, multiple):
+    dm = make_dm(tmp_path, group_by_length=False, pad_to_multiple_of=multiple)
     dm.setup("fit")
     tok = dm.tokenizer
     batch = next(iter(dm.train_dataloader()))
     assert set(batch) >= {"input_ids", "attention_mask", "labels", "prompt_ids", "prompt", "completion", "kind",
                           "source", "id"}
     lengths = batch["attention_mask"].sum(1)
+    width = batch["input_ids"].shape[1]
+    assert batch["labels"].shape == batch["attention_mask"].shape == (len(batch["id"]), width)
+    if multiple is None:
+        assert width == int(lengths.max())
+    else:  # rounded up to the next multiple (this batch's longest row has 199 tokens: T is 208)
+        assert width % multiple == 0 and 0 < width - int(lengths.max()) < multiple
     assert len(set(lengths.tolist())) > 1, "need different lengths so some rows are padded (with eos ids)"
     for row in range(len(batch["id"])):
         n = int(lengths[row])
         ids, labels = batch["input_ids"][row], batch["labels"][row]
         assert (ids[n:] == tok.pad_token_id).all() and (labels[n:] == IGNORE_INDEX).all()
+        assert batch["attention_mask"][row, :n].all()  # the mask is a prefix of ones: real tokens, then padding
         assert labels[n - 1] == tok.eos_token_id  # the real EOS is labelled although eos == pad
         assert tok.decode(labels[labels != IGNORE_INDEX].tolist()) == batch["completion"][row] + "<eos>"
         assert ids[: len(batch["prompt_ids"][row])].tolist() == batch["prompt_ids"][row]
@@ -209,6 +217,13 @@ def test_invalid_config_fields_say_how_to_fix():
         DotDataModule(prompt_style="alpaca")
     with pytest.raises(ValueError, match="max_seq_length=0 must be positive. Fix"):
         DotDataModule(max_seq_length=0)
+    for bad in (0, -64, 64.0, True):
+        with pytest.raises(ValueError, match=f"pad_to_multiple_of={bad!r} must be a positive integer or null. Fix: "
+                                             "use e.g. pad_to_multiple_of=64"):
+            DotDataModule(pad_to_multiple_of=bad)
+    with pytest.raises(ValueError, match="pad_to_multiple_of=1024 is larger than max_seq_length=512.*Fix: use a value"):
+        DotDataModule(pad_to_multiple_of=1024, max_seq_length=512)
+    assert DotDataModule(pad_to_multiple_of=512, max_seq_length=512).pad_to_multiple_of == 512
     with pytest.raises(RuntimeError, match="before connect"):
         DotDataModule(train_file="x.jsonl", val_file=None, test_file=None).setup("fit")
 
@@ -267,12 +282,18 @@ def test_length_grouping_padding_below_5_percent_and_every_example_once():
     assert max(lengths[i] for i in first) == max(lengths)  # biggest batch first: OOM shows at step 0
 
 
-def test_datamodule_padding_fraction_matches_the_batches_it_yields(tmp_path):
-    dm = make_dm(tmp_path, make_rows(200), batch_size=8, group_window=8)
+@pytest.mark.parametrize("multiple", [None, 32])
+def test_datamodule_padding_fraction_matches_the_batches_it_yields(tmp_path, multiple):
+    dm = make_dm(tmp_path, make_rows(200), batch_size=8, group_window=8, pad_to_multiple_of=multiple)
     dm.setup("fit")
     masks = [b["attention_mask"] for b in dm.train_dataloader()]  # epoch 0
     actual = sum(int((m == 0).sum()) for m in masks) / sum(m.numel() for m in masks)
     assert dm.padding_fraction("train") == pytest.approx(actual) == dm.stats["train"]["padding_fraction"]
+    assert dm.batch_lengths("train") == [m.shape[1] for m in masks]
+    if multiple is not None:  # few shapes: what a compiled backbone needs
+        assert all(m.shape[1] % multiple == 0 for m in masks)
+        assert dm.stats["train"]["batch_lengths"] == len({m.shape[1] for m in masks}) <= 512 // multiple
+        return
     ungrouped = make_dm(tmp_path, make_rows(200), batch_size=8, group_by_length=False)
     ungrouped.setup("fit")
     assert ungrouped.padding_fraction("train") > 2 * actual
