@@ -210,13 +210,16 @@ def _backbone_and_head(model: torch.nn.Module) -> tuple[torch.nn.Module, torch.n
     return backbone, head, base.config
 
 
-def causal_lm_loss(model: torch.nn.Module, batch: Mapping[str, Tensor], *, chunk_size: int | None = None) -> Tensor:
+def causal_lm_loss(model: torch.nn.Module, batch: Mapping[str, Tensor], *, chunk_size: int | None = None,
+                   backbone: torch.nn.Module | None = None) -> Tensor:
     """The project's training loss: backbone forward (LM head bypassed), then completion_cross_entropy.
 
     ``batch`` needs ``input_ids``, ``attention_mask`` and ``labels`` ([B, T], labels -100 where ignored),
     i.e. the DotDataModule collate output. Works for a PeftModel or a bare transformers causal LM.
+    ``backbone`` runs instead of the model's own decoder, e.g. a ``torch.compile`` wrapper of it.
     """
-    backbone, head, config = _backbone_and_head(model)
+    own_backbone, head, config = _backbone_and_head(model)
+    backbone = own_backbone if backbone is None else backbone
     out = backbone(input_ids=batch["input_ids"], attention_mask=batch.get("attention_mask"), use_cache=False)
     return completion_cross_entropy(
         out.last_hidden_state, head.weight, batch["labels"],

@@ -14,6 +14,7 @@ from typing import Any, Literal
 
 import lightning.pytorch as L
 import torch
+from lightning.pytorch.utilities import rank_zero_warn
 
 from dotlightning.base_models import EMBEDDED_GEMMA3_270M, Quantization, bf16_supported, load_base_model, load_tokenizer
 from dotlightning.export import CheckpointMismatchError, check_adapter_base
@@ -38,6 +39,10 @@ class DotLoRAModule(L.LightningModule):
         target_modules: Linear layers that get adapters (seed: q_proj and v_proj; ``all-linear`` for every one).
         adapter: Start from this peft adapter directory instead of fresh LoRA weights (evaluate or continue training).
         gradient_checkpointing: Recompute activations in backward (non-reentrant) to save memory.
+        compile: ``torch.compile`` the transformer backbone for the training forward, with ``dynamic=False`` and this
+            mode (``reduce-overhead`` adds CUDA graphs, which remove the eager step's host overhead on a GPU). Every
+            batch shape compiles once, so set ``data.pad_to_multiple_of`` (e.g. 64). Validation, test and generation
+            stay eager. None: no compilation.
         learning_rate: AdamW peak learning rate.
         weight_decay: AdamW weight decay on the LoRA weights.
         warmup_ratio: Fraction of the optimizer steps spent warming up linearly before the linear decay to zero.
@@ -62,6 +67,7 @@ class DotLoRAModule(L.LightningModule):
         target_modules: list[str] | str = ("q_proj", "v_proj"),
         adapter: str | None = None,
         gradient_checkpointing: bool = False,
+        compile: Literal["default", "reduce-overhead"] | None = None,
         learning_rate: float = 2e-4,
         weight_decay: float = 0.0,
         warmup_ratio: float = 0.1,
@@ -77,10 +83,13 @@ class DotLoRAModule(L.LightningModule):
             raise ValueError(f"model.warmup_ratio must be in [0, 1), got {warmup_ratio}")
         if lora_r < 1:
             raise ValueError(f"model.lora_r must be >= 1, got {lora_r}")
+        if compile not in (None, "default", "reduce-overhead"):
+            raise ValueError(f"model.compile must be null, 'default' or 'reduce-overhead', got {compile!r}")
         target_modules = target_modules if isinstance(target_modules, str) else list(target_modules)
         self.save_hyperparameters({**locals(), "target_modules": target_modules}, ignore=["self", "__class__"])
         self.tokenizer = load_tokenizer(base_model, trust_remote_code=trust_remote_code)
         self.model = None  # built in configure_model, on the strategy's device
+        self._compiled_backbone = None  # torch.compile'd decoder for training_step when `compile` is set
         self.val_metrics = DotGraphMetrics()
         self.test_metrics = DotGraphMetrics()
         self._validations = 0
@@ -140,14 +149,55 @@ class DotLoRAModule(L.LightningModule):
                 parameter.data = parameter.data.float()
         model.train()  # from_pretrained returns eval mode; dropout in the LoRA layers should be live in fit
         self.model = model
+        if hp.compile:
+            # Only the decoder stack, and only training_step uses it: validation, test and generate() call the eager
+            # model, whose KV-cache decode steps (T=1, a growing cache) would each compile or record a graph. Stored
+            # with vars(), not setattr, so that it stays out of the module tree (the frozen base would be listed twice).
+            vars(self)["_compiled_backbone"] = torch.compile(model.get_base_model().model, dynamic=False,
+                                                             mode=hp.compile)
 
     def trainable_state_dict(self) -> dict[str, torch.Tensor]:
         names = {name for name, parameter in self.named_parameters() if parameter.requires_grad}
         return {name: tensor for name, tensor in self.state_dict().items() if name in names}
 
     # ----------------------------------------------------------------------------------------------- training
+    def on_train_start(self) -> None:
+        if self.hparams.compile:
+            self._prepare_compiled_training()
+
+    def _prepare_compiled_training(self) -> None:
+        import torch._dynamo
+
+        data = self.trainer.datamodule
+        multiple = getattr(data, "pad_to_multiple_of", None)
+        if multiple is None:
+            rank_zero_warn(
+                f"model.compile={self.hparams.compile!r} compiles the backbone once per batch shape, but "
+                "data.pad_to_multiple_of is null, so every new batch length compiles (minutes each for a 2B model on "
+                "a GPU) until torch._dynamo's recompile_limit, after which new lengths run eager. "
+                "Fix: set data.pad_to_multiple_of (e.g. 64), or model.compile to null."
+            )
+        else:
+            # Up to one shape per length bucket, twice over (an epoch's last batch can be smaller); Dynamo's default
+            # limit of 8 per frame would send the rest of a max_seq_length 1024 / 64 fit back to eager.
+            shapes = 2 * -(-data.max_seq_length // multiple)
+            torch._dynamo.config.recompile_limit = max(torch._dynamo.config.recompile_limit, shapes)
+        if self.hparams.compile == "reduce-overhead":
+            # CUDA graphs: with .grad unset, the backward graph's own (static) output buffer becomes .grad, and the
+            # next replay overwrites it, which breaks gradient accumulation. Zeroed buffers allocated here (outside
+            # any graph) are accumulated into instead; optimizer_zero_grad zeroes rather than frees them.
+            for parameter in self.parameters():
+                if parameter.requires_grad and parameter.grad is None:
+                    parameter.grad = torch.zeros_like(parameter)
+
+    def optimizer_zero_grad(self, epoch: int, batch_idx: int, optimizer: torch.optim.Optimizer) -> None:
+        optimizer.zero_grad(set_to_none=self.hparams.compile != "reduce-overhead")
+
     def training_step(self, batch: dict[str, Any], batch_idx: int) -> torch.Tensor:
-        loss = causal_lm_loss(self.model, batch, chunk_size=self.hparams.loss_chunk_size)
+        if self.hparams.compile == "reduce-overhead":
+            torch.compiler.cudagraph_mark_step_begin()  # a new step: the last step's graph outputs may be overwritten
+        loss = causal_lm_loss(self.model, batch, chunk_size=self.hparams.loss_chunk_size,
+                              backbone=self._compiled_backbone)
         tokens = batch["attention_mask"].sum()
         self.log("train/loss", loss, prog_bar=True, batch_size=batch["input_ids"].shape[0])
         self.log("train/tokens", tokens.float(), reduce_fx="sum", batch_size=1)
