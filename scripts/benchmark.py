@@ -69,6 +69,11 @@ SHAPES: dict[str, tuple[str, dict]] = {
     "qwen2.5-1.5b": ("Qwen2Config", dict(
         vocab_size=151936, hidden_size=1536, num_hidden_layers=28, num_attention_heads=12, num_key_value_heads=2,
         intermediate_size=8960, tie_word_embeddings=True, max_position_embeddings=32768)),
+    # the embedded default (configs/gemma3-270m.yaml): what a user's own consumer GPU has to fit
+    "gemma3-270m": ("Gemma3TextConfig", dict(
+        vocab_size=262144, hidden_size=640, num_hidden_layers=18, num_attention_heads=4, num_key_value_heads=1,
+        head_dim=256, query_pre_attn_scalar=256, intermediate_size=2048, hidden_activation="gelu_pytorch_tanh",
+        sliding_window=512, tie_word_embeddings=True, max_position_embeddings=32768)),
 }
 ALL_VARIANTS = ["naive", "project", "naive+gc", "project+gc", "project+eager", "project+random", "project+compile"]
 
@@ -148,15 +153,29 @@ def sync(device: torch.device) -> None:
 
 
 # ----------------------------------------------------------------------------------------------- model
-def build_model(name: str, device: torch.device, dtype: torch.dtype, layers: int | None, quant: str):
-    """Random-init causal LM of a published shape, optionally nf4, with LoRA r=16 on q_proj,v_proj."""
-    import transformers
+def build_model(name: str, device: torch.device, dtype: torch.dtype, layers: int | None, quant: str,
+                targets: str = "q_proj,v_proj"):
+    """Random-init causal LM of a published shape, optionally nf4, with LoRA r=16 on ``targets`` (the seed's
+    q_proj,v_proj, or all-linear as the shipped adapter has)."""
     from peft import LoraConfig, get_peft_model
+
+    model = build_base(name, device, dtype, layers, quant)
+    lora = LoraConfig(r=16, lora_alpha=32, lora_dropout=0.05,
+                      target_modules=targets if targets == "all-linear" else targets.split(","), task_type="CAUSAL_LM")
+    return get_peft_model(model, lora)
+
+
+def build_base(name: str, device: torch.device, dtype: torch.dtype, layers: int | None, quant: str,
+               vocab_size: int | None = None):
+    """Random-init causal LM of a published shape, optionally nf4 and with another vocabulary size; no LoRA."""
+    import transformers
 
     cls_name, kwargs = SHAPES[name]
     kwargs = dict(kwargs, pad_token_id=0, bos_token_id=2, eos_token_id=1)
     if layers:
         kwargs["num_hidden_layers"] = layers
+    if vocab_size:
+        kwargs["vocab_size"] = vocab_size
     config = getattr(transformers, cls_name)(**kwargs)
     config._attn_implementation = "sdpa"
     torch.manual_seed(0)
@@ -171,9 +190,7 @@ def build_model(name: str, device: torch.device, dtype: torch.dtype, layers: int
     if quant == "nf4":
         quantize_nf4_(model)
     model.config.use_cache = False
-    lora = LoraConfig(r=16, lora_alpha=32, lora_dropout=0.05, target_modules=["q_proj", "v_proj"],
-                      task_type="CAUSAL_LM")
-    return get_peft_model(model, lora)
+    return model
 
 
 def quantize_nf4_(model: torch.nn.Module) -> None:
@@ -404,6 +421,7 @@ def main() -> None:
     ap.add_argument("--gen-batch", type=int, default=None, help="prompts in the batched generation test")
     ap.add_argument("--gen-tokens", type=int, default=None)
     ap.add_argument("--no-generation", action="store_true")
+    ap.add_argument("--targets", default="q_proj,v_proj", help="LoRA target modules: comma list, or all-linear")
     args = ap.parse_args()
 
     device = torch.device(args.device)
@@ -438,7 +456,7 @@ def main() -> None:
     for name in args.models.split(","):
         t_build = time.perf_counter()
         try:
-            model = build_model(name, device, dtype, args.layers, quant)
+            model = build_model(name, device, dtype, args.layers, quant, args.targets)
         except Exception as exc:  # noqa: BLE001 - report and go on to the next model
             traceback.print_exc()
             rows.append({"model": name, "error": f"build: {type(exc).__name__}: {exc}"[:300]})

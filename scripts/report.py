@@ -1,6 +1,7 @@
 """Markdown tables and a loss-curve PNG from scripts/experiments.py output (what README's Results section shows).
 
     python scripts/report.py results/2026-11-24-h100
+    python scripts/report.py results/2026-11-25-h200 --title "Gemma 3 270M QLoRA (nf4), dataset v2, H200"
 """
 
 from __future__ import annotations
@@ -25,7 +26,10 @@ def table(rows: list[tuple[str, dict]], first: str) -> str:
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("folder")
-    folder = Path(parser.parse_args().folder)
+    parser.add_argument("--title", default="Gemma 3 270M QLoRA (nf4), shipped data, 3 epochs, H100",
+                        help="loss-curve plot title: say the data, epochs and device of the runs in the folder")
+    args = parser.parse_args()
+    folder = Path(args.folder)
     runs = {r["run"]: r for r in map(json.loads, (folder / "results.jsonl").read_text().splitlines()) if "error" not in r}
     for split in ("test", "smcat_fixtures", "train_sample"):
         print(f"\n### {split}\n")
@@ -62,7 +66,7 @@ def main() -> None:
         ax.set_ylabel("train loss (completion tokens), running mean of 20")
         ax.set_yscale("log")
         ax.legend()
-        ax.set_title("Gemma 3 270M QLoRA (nf4), shipped data, 3 epochs, H100")
+        ax.set_title(args.title)
         fig.tight_layout()
         fig.savefig(folder / "loss_curves.png", dpi=110)
         print(f"\nwrote {folder / 'loss_curves.png'}")
