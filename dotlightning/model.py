@@ -110,26 +110,34 @@ class DotLoRAModule(L.LightningModule):
     def configure_model(self) -> None:
         self.build(self._target_device())
 
-    def build(self, device: torch.device) -> None:
+    def build(self, device: torch.device, base: torch.nn.Module | None = None) -> None:
         """Load the base on ``device`` and wrap it with LoRA; a no-op once built. Lightning calls it via
-        configure_model; scripts without a Trainer call it directly."""
+        configure_model; scripts without a Trainer call it directly. ``base``: a causal LM already on ``device`` to use
+        instead of loading ``base_model`` (scripts/benchmark_fit.py passes random-weight shapes built in memory)."""
         if self.model is not None:
             return
         from peft import LoraConfig, PeftModel, get_peft_model
 
         hp = self.hparams
-        base = load_base_model(
-            hp.base_model,
-            quantization=hp.quantization,
-            dtype=self._compute_dtype(device),
-            device=device,
-            attn_implementation=hp.attn_implementation,
-            trust_remote_code=hp.trust_remote_code,
-        )
+        if base is None:
+            base = load_base_model(
+                hp.base_model,
+                quantization=hp.quantization,
+                dtype=self._compute_dtype(device),
+                device=device,
+                attn_implementation=hp.attn_implementation,
+                trust_remote_code=hp.trust_remote_code,
+            )
         base.config.use_cache = False  # training; generate() turns the cache back on per call
         if hp.gradient_checkpointing:
             base.gradient_checkpointing_enable(gradient_checkpointing_kwargs={"use_reentrant": False})
-            base.enable_input_require_grads()
+            if hp.compile:
+                # The hook that makes the embedding output require grad calls requires_grad_ inside the backbone: a
+                # graph break that sends the whole compiled forward back to eager. Non-reentrant checkpointing does
+                # not need it; transformers' gradient_checkpointing_enable adds it, and so does peft (see below).
+                base.disable_input_require_grads()
+            else:
+                base.enable_input_require_grads()
         if hp.adapter:
             check_adapter_base(hp.adapter, hp.base_model)
             model = PeftModel.from_pretrained(base, hp.adapter, is_trainable=True)
@@ -142,6 +150,8 @@ class DotLoRAModule(L.LightningModule):
                 task_type="CAUSAL_LM",
             )
             model = get_peft_model(base, lora)
+        if hp.compile and hp.gradient_checkpointing:
+            base.disable_input_require_grads()  # peft's copy of the hook (unquantized bases)
         _disable_bnb_cpu_bf16_fast_path(model)
         # LoRA weights train in fp32 for stable Adam updates; the frozen base stays in its compute dtype.
         for parameter in model.parameters():
