@@ -4,7 +4,8 @@
     python scripts/build_dataset.py --out /tmp/d --check-tokens   # also measure lengths with the Gemma tokenizer
 
 Read top to bottom:
-  1. mix      - which source/kind each record gets (nl 45%, code 20%, smcat 20%, docs 15%)
+  1. mix      - which source/kind each record gets (nl 45%, code 20%, smcat 20%, docs 15%); since v3, a share
+                (PROSE_SHARE) of nl/docs records is replaced by a dataset_prose record drawn from its own stream
   2. generate - dataset_sources builds a graph + a prompt written from it; dataset_dot writes the completion.
                 smcat is different: dataset_smcat writes a random smcat program and the completion is EXACTLY what
                 state-machine-cat 14.0.8 renders for it (`smcat -T dot`, stripped), read from the committed cache
@@ -35,6 +36,7 @@ from pathlib import Path
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
+from dataset_prose import gen_prose  # noqa: E402
 from dataset_sources import gen_code, gen_docs, gen_nl, gen_smcat  # noqa: E402
 from dataset_vocab import STRUCTURAL  # noqa: E402
 from smcat_render import CACHE_PATH, SmcatRenderer, SmcatUnavailable  # noqa: E402
@@ -55,6 +57,11 @@ MAX_EST_TOKENS = 460
 # estimate OVERcounts it (real/estimated ~0.66-0.86, measured with --check-tokens), and the training config uses
 # max_seq_length 1024 for it, so its bound is per source: 1150 estimated keeps every smcat record under ~970 tokens.
 MAX_EST_TOKENS_BY_SOURCE = {"smcat": 1150}
+# Dataset v3: this share of the nl and docs records is replaced by a prose record (dataset_prose: names as natural
+# phrases, fan-out/fan-in, passive and inverted relations, events in prose, chains and decisions). The replacement
+# draws from its own rng stream AFTER the v2 record has been drawn and checked against the v2 bookkeeping, so the main
+# stream - and with it every code and smcat record (whose renders are cached) - is exactly what v2 generated.
+PROSE_SHARE = 0.42
 
 
 def estimate_tokens(text: str) -> float:
@@ -118,34 +125,63 @@ def generate_one(rng: random.Random, split: str, source: str, smcat: SmcatRender
     return {"kind": kind, "source": source, "prompt": prompt, "completion": g.to_dot(), "_nodes": list(g.nodes)}
 
 
+def _reject_reason(r: dict, split: str, seen_prompts: set[str], train_ids: set[str]) -> str | None:
+    if estimate_tokens(full_text(r["prompt"], r["completion"])) > max_est_tokens(r["source"]):
+        return "too_long"
+    if r["prompt"] in seen_prompts:
+        return "duplicate_prompt"
+    if split != "train" and vocab_ids(r["_nodes"]) & train_ids:
+        return "vocab_overlap"
+    return None
+
+
+def gen_prose_record(rng: random.Random, split: str, source: str) -> dict:
+    kind, prompt, g = gen_prose(rng, split, source)
+    return {"kind": kind, "source": source, "prompt": prompt, "completion": g.to_dot(), "_nodes": list(g.nodes)}
+
+
 def build(seed: int = 0, smcat: SmcatRenderer | None = None) -> tuple[dict[str, list[dict]], Counter]:
     """smcat: the render cache / node bridge for the smcat source (default: data/smcat-renders.jsonl.gz)."""
     smcat = smcat if smcat is not None else SmcatRenderer()
     seen_prompts: set[str] = set()
     train_ids: set[str] = set()
+    # The v2 bookkeeping: which prompts/IDs v2 would have accepted. Replaced records still count here, so the main
+    # stream's retries (and thus every record it draws) stay exactly v2's.
+    v2_prompts: set[str] = set()
+    v2_train_ids: set[str] = set()
     dropped: Counter = Counter()
     out: dict[str, list[dict]] = {}
     for split in ("train", "val", "test"):
         rng = random.Random(f"{seed}-{split}")
+        prose_rng = random.Random(f"{seed}-{split}-prose")
         recs: list[dict] = []
         schedule = source_schedule(rng, SIZES[split])
         while len(recs) < SIZES[split]:
             r = generate_one(rng, split, schedule[len(recs)], smcat)  # a rejected record is retried, same source
-            if estimate_tokens(full_text(r["prompt"], r["completion"])) > max_est_tokens(r["source"]):
-                dropped["too_long"] += 1
+            why = _reject_reason(r, split, v2_prompts, v2_train_ids)
+            if why:
+                dropped[why] += 1
                 continue
-            if r["prompt"] in seen_prompts:
-                dropped["duplicate_prompt"] += 1
-                continue
+            v2_prompts.add(r["prompt"])
+            if split == "train":
+                v2_train_ids |= vocab_ids(r["_nodes"])
+            prose = r["source"] in ("nl", "docs") and prose_rng.random() < PROSE_SHARE
+            if prose or _reject_reason(r, split, seen_prompts, train_ids):
+                if r["source"] == "smcat":  # cannot be replaced without changing the render cache
+                    raise SystemExit(f"smcat record {split}-{len(recs)} collides with v3 data")
+                if not prose:
+                    dropped["v2_record_replaced"] += 1
+                while True:
+                    r = gen_prose_record(prose_rng, split, r["source"])
+                    why = _reject_reason(r, split, seen_prompts, train_ids)
+                    if not why:
+                        break
+                    dropped["prose_" + why] += 1
             ids = vocab_ids(r["_nodes"])
-            if split != "train" and ids & train_ids:
-                dropped["vocab_overlap"] += 1
-                continue
             if split == "train":
                 train_ids |= ids
             seen_prompts.add(r["prompt"])
-            nodes = r.pop("_nodes")
-            del nodes
+            del r["_nodes"]
             r["id"] = f"{split}-{len(recs):05d}"
             recs.append(r)
         out[split] = recs

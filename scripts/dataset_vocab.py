@@ -178,6 +178,82 @@ POOLS: dict[str, list[str]] = {
         frontend, backend, database, services, clients, storage, monitoring, workers, public, internal, team a,
         team b, phase one, phase two, input, output, core, edge, left, right, group one, group two, north, south
     """),
+    # --- v3 prose names (dataset_prose.py): natural multi-word phrases said with articles ("the load balancer"),
+    # proper names said bare ("Kafka", "Ana"), numbered devices ("access switch 1"). The node ID is the phrase in
+    # lower snake_case. Lower-case here; dataset_prose capitalises proper names and acronyms when it writes them.
+    "p_component": _words("""
+        load balancer, api gateway, web server, app server, payment service, auth service, order service,
+        user service, search service, notification service, email service, billing service, inventory service,
+        shipping service, checkout service, cart service, pricing engine, tax calculator, rate limiter,
+        reverse proxy, session store, job scheduler, worker pool, message queue, event bus, config service,
+        feature flag service, audit log, metrics collector, log shipper, alerting service, token service,
+        identity provider, image resizer, thumbnail service, video transcoder, recommendation service,
+        fraud checker, risk engine, report generator, admin dashboard, mobile app, web frontend, backend api,
+        main database, read replica, object storage, search index, cache layer, cdn edge, webhook handler,
+        sms gateway, push service, geo service, profile service, comment service, media service, chat backend,
+        presence tracker, ledger service, invoice service, payout service, booking service, catalog service,
+        pdf renderer, upload service, cron runner, batch worker, stream processor, data api, partner api
+    """),
+    "p_proper": _words("""
+        kafka, redis, postgres, mysql, elasticsearch, rabbitmq, nginx, s3, snowflake, bigquery, grafana, prometheus,
+        airflow, spark, stripe, twilio, okta, sentry, datadog, cassandra, mongodb, consul, jenkins, memcached,
+        clickhouse, dynamodb, sqs, sns, envoy, traefik, haproxy, keycloak, vault, minio, loki, tempo, kibana,
+        logstash, fluentd, celery, sidekiq, zookeeper, etcd, nats, pulsar, flink, dbt, looker, tableau, metabase
+    """),
+    "p_device": _words("""
+        access switch, core switch, core router, edge router, firewall, web server, app server, db server,
+        worker node, storage node, build agent, replica, shard, kiosk, sensor, camera, printer, laptop,
+        access point, gateway node, cache node, proxy node, media server, backup server, compute node, edge node,
+        branch router, floor switch, rack switch, spine switch, leaf switch, load balancer, nas box, pump, valve,
+        robot arm, conveyor, thermostat, smart plug, hub, repeater, base station, antenna, controller, pdu
+    """),
+    "p_person": _words("""
+        ana, bo, chen, dmitri, elif, femi, greta, hana, ivo, jonas, kiri, lena, mateo, nadia, oskar, pia, quinn,
+        rosa, sven, tomas, uma, vera, wen, xavier, yara, zane, amir, beatriz, carlos, dana, emeka, farah, goran,
+        hiro, isla, jamal, kaia, luca, mira, nico, otto, paula, rafael, sana, theo, ursula, viktor, willa, ximena,
+        yusuf, zofia, aiko, bruno, cleo, dario, esme, felix, gia, hassan, ingrid, jorge, keiko, lars, maya
+    """),
+    "p_team": _words("""
+        engineering, support, sales, legal, finance, marketing, design, operations, security, research, product,
+        customer success, data team, platform team, mobile team, web team, qa team, help desk, billing team,
+        procurement, payroll, recruiting, facilities, it department, compliance, partnerships, growth team,
+        infrastructure team, devops, field service, warehouse staff, logistics, accounting, communications
+    """),
+    "p_data": _words("""
+        data lake, warehouse, raw bucket, staging tables, feature store, dashboard, clickstream, event log,
+        landing zone, curated layer, reporting mart, sales mart, crm export, billing export, web logs,
+        sensor readings, audit trail, ml model, training set, embeddings table, search index, nightly report,
+        kpi dashboard, raw events, cleaned events, daily aggregates, customer table, orders table, product feed,
+        csv upload, api dump, backup archive, parquet files, metrics store, forecast model, churn report
+    """),
+    "p_step_verb": _words("""
+        build the code, run unit tests, deploy to staging, deploy to production, merge to main, push the image,
+        run integration tests, tag the release, open a pull request, write the changelog, roll back,
+        receive the order, check stock, pack the items, ship the parcel, send the invoice, collect payment,
+        triage the ticket, reproduce the bug, write a fix, review the code, close the ticket, notify the customer,
+        sign the contract, order equipment, create accounts, book a meeting, send an offer, check references,
+        wash the vegetables, chop onions, heat the pan, fry the onions, add the sauce, plate the dish,
+        fill out the form, upload documents, verify identity, approve the loan, reject the loan, pay out,
+        restart the server, page the on call, write a postmortem, collect feedback, update the docs,
+        clean the data, train the model, evaluate the model, publish the results, archive the logs
+    """),
+    "p_step_noun": _words("""
+        manual approval, code review, security scan, smoke tests, unit tests, lint check, build step, release,
+        onboarding call, kickoff meeting, design review, final inspection, quality check, credit check,
+        background check, phone screen, technical interview, offer letter, first day, packing station,
+        dispatch, customer signoff, load test, canary rollout, data validation, model training, user acceptance,
+        legal review, budget approval, invoice check, intake form, triage call, site survey, handover
+    """),
+    "p_cond": _words("""
+        tests pass, payment approved, stock available, user logged in, cache hit, input valid, disk full,
+        order paid, build green, review approved, address verified, card declined, file exists, quota exceeded,
+        token expired, customer is vip, item in stock, form complete, budget ok, risk high, email verified,
+        age over 18, password correct, fraud suspected, coverage ok, bug reproduced, slots free, queue empty
+    """),
+    "p_outcome": _words("""
+        approved / rejected, pass / fail, success / failure, valid / invalid, found / not found, ok / error,
+        accepted / declined, in stock / out of stock, green / red, match / no match, hit / miss, paid / unpaid
+    """),
 }
 
 # IDs every split may use because they name structure, not domain (flowchart ends, smcat pseudo-states, yes/no).
