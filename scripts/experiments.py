@@ -51,6 +51,7 @@ RUNS: dict[str, tuple[dict, dict, dict]] = {
     "best-r64": (BEST_MODEL | {"lora_r": 64, "lora_alpha": 128}, {}, {}),   # lever: rank
     "best-epochs1": (BEST_MODEL, {}, {"max_epochs": 1}),                     # lever: epochs
     "best-epochs5": (BEST_MODEL, {}, {"max_epochs": 5}),
+    "best-epochs8": (BEST_MODEL, {}, {"max_epochs": 8}),
     "best-chat": (BEST_MODEL, {"prompt_style": "chat"}, {}),                 # lever: prompt format
     "best-bs4": (BEST_MODEL, {"batch_size": 4}, {}),                         # lever: 4x the optimizer steps
     "best-n160": (BEST_MODEL, {"limit_train": 160}, {}),                     # learning curve

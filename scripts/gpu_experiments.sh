@@ -23,7 +23,7 @@ start)
   printf '%s\n' "$@" > "$dir/runs.txt"
   cp .offline/eval/smcat_fixtures.jsonl "$dir/"  # later calls may re-sync the checkout without .offline/eval
   export PYTORCH_CUDA_ALLOC_CONF=expandable_segments:True OMP_NUM_THREADS=1
-  setsid nohup bash -c "xargs -P $parallel -I{} bash -c 'case {} in seed|best|best-bs4|best-epochs5|best-r64|best-chat) tl=\${TRAIN_LIMIT:-100};; *) tl=0;; esac; \
+  setsid nohup bash -c "xargs -P $parallel -I{} bash -c 'case {} in seed|best|best-bs4|best-epochs5|best-epochs8|best-r64|best-chat) tl=\${TRAIN_LIMIT:-100};; *) tl=0;; esac; \
     python3 scripts/experiments.py --runs {} --out $dir/{} --eval-quantization none ${EXPERIMENT_FLAGS:-} --train-limit \$tl \
       --smcat $dir/smcat_fixtures.jsonl > $dir/{}.log 2>&1' < $dir/runs.txt; touch $dir/ALL_DONE" \
     > "$dir/launcher.log" 2>&1 < /dev/null &
