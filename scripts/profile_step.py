@@ -17,6 +17,7 @@ Writes everything to $OUT/profile.txt (when OUT is set) and prints one JSON line
 from __future__ import annotations
 
 import argparse
+import contextlib
 import gc
 import json
 import os
@@ -35,6 +36,7 @@ from benchmark import (SHAPES, build_model, example_lengths, make_batches, set_c
 from dotlightning.loss import causal_lm_loss, naive_causal_lm_loss  # noqa: E402
 
 LOG: list[str] = []
+INITIAL_LORA: dict[str, torch.Tensor] = {}
 
 
 def say(line: str = "") -> None:
@@ -90,12 +92,75 @@ def linear4bit_cost(tokens: int) -> dict:
         return run
 
     dequant = cuda_ms(lambda: bnb.functional.dequantize_4bit(q.weight.data, q.weight.quant_state))
-    return {"tokens": tokens, "nf4_ms": round(cuda_ms(step(q)), 3), "bf16_ms": round(cuda_ms(step(dense)), 3),
-            "dequantize_ms": round(dequant, 3)}
+    row = {"tokens": tokens, "nf4_ms": round(cuda_ms(step(q)), 3), "bf16_ms": round(cuda_ms(step(dense)), 3),
+           "dequantize_ms": round(dequant, 3)}
+
+    # The same layer through dotlightning.nf4, compiled: Inductor generates the dequantisation kernel.
+    from dotlightning.nf4 import dense_weight, quant_state_tensors, use_torch_nf4
+
+    row["nf4_compiled_ms"] = round(cuda_ms(step(torch.compile(q))), 3)  # bitsandbytes' ops, compiled around
+    torch._dynamo.reset()
+    tensors, constants = quant_state_tensors(q.weight)
+    reference = bnb.functional.dequantize_4bit(q.weight.data, q.weight.quant_state)
+    row["torch_dequantize_max_abs_diff"] = float((dense_weight(tensors, constants, torch.bfloat16) - reference).abs().max())
+    compiled_dequant = torch.compile(lambda: dense_weight(tensors, constants, torch.bfloat16))
+    row["torch_dequantize_compiled_ms"] = round(cuda_ms(compiled_dequant), 3)
+    use_torch_nf4(q)
+    row["torch_nf4_eager_ms"] = round(cuda_ms(step(q)), 3)
+    compiled = torch.compile(q)
+    row["torch_nf4_compiled_ms"] = round(cuda_ms(step(compiled)), 3)
+    autotuned = torch.compile(q, mode="max-autotune-no-cudagraphs")
+    try:
+        row["torch_nf4_autotuned_ms"] = round(cuda_ms(step(autotuned)), 3)
+    except Exception as exc:  # noqa: BLE001 - report and go on
+        row["torch_nf4_autotuned_ms"] = f"{type(exc).__name__}: {exc}"[:200]
+    return row
+
+
+LOSS_KERNELS = {"cce": "cce", "cceexact": "cce-exact", "liger": "liger"}
+
+
+def loss_kernel_cost(rows: int, vocab: int = 256000, hidden: int = 2048) -> dict:
+    """fwd + backward of the completion-only cross-entropy on ``rows`` selected positions, per kernel, with its
+    loss and input-gradient difference from the chunked fp32 reference."""
+    from dotlightning.loss import completion_cross_entropy
+
+    torch.manual_seed(0)
+    weight = torch.randn(vocab, hidden, device="cuda", dtype=torch.bfloat16) * 0.02
+    h = (torch.randn(1, rows + 1, hidden, device="cuda", dtype=torch.bfloat16)).requires_grad_()
+    labels = torch.randint(0, vocab, (1, rows + 1), device="cuda")
+    out = {"rows": rows}
+    reference = None
+    for kernel in ("chunked", "cce", "cce-exact", "liger"):
+        def run():
+            loss = completion_cross_entropy(h, weight, labels, kernel=kernel)
+            loss.backward()
+            return loss
+        try:
+            h.grad = None
+            loss = float(run())
+            grad = h.grad.float().clone()
+            if reference is None:
+                reference = (loss, grad)
+            torch.cuda.reset_peak_memory_stats()
+            before = torch.cuda.memory_allocated()
+            ms = cuda_ms(run, reps=10)
+            out[kernel] = {"ms": round(ms, 3), "peak_extra_gib": round((torch.cuda.max_memory_allocated() - before) / 2**30, 3),
+                           "loss_diff": abs(loss - reference[0]),
+                           "grad_rel_err": float((grad - reference[1]).norm() / reference[1].norm())}
+        except Exception as exc:  # noqa: BLE001 - report and go on
+            out[kernel] = f"{type(exc).__name__}: {exc}"[:300]
+    return out
 
 
 def step_fn(model, variant: str, opt):
-    loss_fn = naive_causal_lm_loss if variant.startswith("naive") else causal_lm_loss
+    parts = variant.split("+")
+    kernel = next((LOSS_KERNELS[p] for p in parts if p in LOSS_KERNELS), "chunked")
+
+    def loss_fn(model, batch):
+        if variant.startswith("naive"):
+            return naive_causal_lm_loss(model, batch)
+        return causal_lm_loss(model, batch, kernel=kernel)
 
     def run(batch):
         loss = loss_fn(model, batch)
@@ -116,32 +181,55 @@ def pad_to(batch: dict, multiple: int) -> dict:
     return {k: torch.nn.functional.pad(v, (0, extra), value=fill[k]) for k, v in batch.items()}
 
 
-def time_variant(model, variant: str, batches: list[dict], steps: int, worst: dict) -> dict:
-    """Variant grammar: project|naive, then any of +gc, +compile (dynamic shapes), +cudagraphs (compile with
-    mode="reduce-overhead"), +static (compile
-    for fixed shapes), +nogc (no Python GC while timing), +bucketN (pad T to a multiple of N). Pass 1 (untimed) runs the worst-case batch and every
-    batch once, so each shape is compiled/recorded; pass 2 over the same batches is timed: steady state, as from the
-    second epoch of a real fit."""
+@contextlib.contextmanager
+def variant_step(model, variant: str):
+    """Set the model up as ``variant`` says and yield its training step; undo it all afterwards.
+
+    Variant grammar: project|naive, then any of +gc, +compile (dynamic shapes), +cudagraphs (compile with
+    mode="reduce-overhead"), +autotune (mode="max-autotune": CUDA graphs plus autotuned Triton matmuls, which can fuse
+    the nf4 dequantisation into their prologue), +static (compile for fixed shapes), +torchnf4 (nf4 layers through
+    dotlightning.nf4, which Inductor can fuse, instead of bitsandbytes' kernels), +nogc (no Python GC while timing),
+    +bucketN (pad T to a multiple of N), +cce / +cceexact / +liger (the loss kernel; default the chunked one)."""
     import torch._dynamo
 
+    from dotlightning.nf4 import use_torch_nf4
+
     set_checkpointing(model, "+gc" in variant)
+    use_torch_nf4(model, "+torchnf4" in variant)
     base = model.get_base_model()
     original = base.model
+    with torch.no_grad():  # every variant starts from the same LoRA weights, so first_loss is comparable
+        for name, param in model.named_parameters():
+            if param.requires_grad:
+                param.copy_(INITIAL_LORA.setdefault(name, param.detach().clone()))
     torch._dynamo.reset()
     torch._dynamo.utils.counters.clear()
-    if "+compile" in variant or "+cudagraphs" in variant:
-        mode = "reduce-overhead" if "+cudagraphs" in variant else None
+    if "+compile" in variant or "+cudagraphs" in variant or "+autotune" in variant:
+        mode = "max-autotune" if "+autotune" in variant else "reduce-overhead" if "+cudagraphs" in variant else None
         base.model = torch.compile(original, dynamic="+static" not in variant, mode=mode)
-    bucket = next((int(p[len("bucket"):]) for p in variant.split("+") if p.startswith("bucket")), 8)
     model.train()
     opt = torch.optim.AdamW([p for p in model.parameters() if p.requires_grad], lr=1e-5)
-    run = step_fn(model, variant, opt)
-    timed = [to_device(pad_to(b, bucket), "cuda") for b in batches[:steps]]
     try:
+        yield step_fn(model, variant, opt)
+    finally:
+        base.model = original
+        set_checkpointing(model, False)
+        use_torch_nf4(model, False)
+        del opt
+
+
+def time_variant(model, variant: str, batches: list[dict], steps: int, worst: dict) -> dict:
+    """Pass 1 (untimed) runs the worst-case batch and every batch once, so each shape is compiled/recorded; pass 2
+    over the same batches is timed: steady state, as from the second epoch of a real fit."""
+    bucket = next((int(p[len("bucket"):]) for p in variant.split("+") if p.startswith("bucket")), 8)
+    timed = [to_device(pad_to(b, bucket), "cuda") for b in batches[:steps]]
+    with variant_step(model, variant) as run:
         torch.cuda.reset_peak_memory_stats()
         t0 = time.perf_counter()
+        first_loss = None
         for b in [to_device(worst, "cuda")] + timed:
-            run(b)
+            loss = run(b)
+            first_loss = float(loss) if first_loss is None else first_loss
         torch.cuda.synchronize()
         warm_s = time.perf_counter() - t0
         times, walls, tokens, slots = [], [], 0, 0
@@ -166,36 +254,31 @@ def time_variant(model, variant: str, batches: list[dict], steps: int, worst: di
         return {"variant": variant, "median_step_ms": round(statistics.median(times), 1),
                 "tokens_per_s": round(tokens / wall), "padding": round(1 - tokens / slots, 3),
                 "peak_gib": round(torch.cuda.max_memory_allocated() / 2**30, 2), "warm_pass_s": round(warm_s, 1),
-                "graph_breaks": breaks, "step_wall_ms": [round(w) for w in walls],
+                "first_loss": round(first_loss, 5), "graph_breaks": breaks, "step_wall_ms": [round(w) for w in walls],
                 "step_event_ms": [round(t) for t in times]}
-    finally:
-        base.model = original
-        set_checkpointing(model, False)
-        del opt
 
 
 def profile(model, variant: str, batches: list[dict]) -> dict:
+    """torch.profiler over 3 steps of ``variant``, after each of its batch shapes has run twice (compiled, recorded)."""
     from torch.profiler import ProfilerActivity, profile as torch_profile
 
-    model.train()
-    opt = torch.optim.AdamW([p for p in model.parameters() if p.requires_grad], lr=1e-5)
-    run = step_fn(model, variant, opt)
-    device_batches = [to_device(b, "cuda") for b in batches[:5]]
-    for b in device_batches[:2]:
-        run(b)
-    torch.cuda.synchronize()
-    with torch_profile(activities=[ProfilerActivity.CPU, ProfilerActivity.CUDA]) as prof:
-        t0 = time.perf_counter()
-        for b in device_batches[2:5]:
+    device_batches = [to_device(pad_to(b, 8), "cuda") for b in batches[:5]]
+    with variant_step(model, variant) as run:
+        for b in device_batches + device_batches:
             run(b)
         torch.cuda.synchronize()
-        wall = time.perf_counter() - t0
+        with torch_profile(activities=[ProfilerActivity.CPU, ProfilerActivity.CUDA]) as prof:
+            t0 = time.perf_counter()
+            for b in device_batches[2:5]:
+                run(b)
+            torch.cuda.synchronize()
+            wall = time.perf_counter() - t0
     events = prof.key_averages()
     say(f"## profile of {variant}: 3 steps, wall {wall * 1e3:.0f} ms")
-    say(events.table(sort_by="cuda_time_total", row_limit=30, max_name_column_width=70))
+    say(events.table(sort_by="cuda_time_total", row_limit=40, max_name_column_width=90))
     say(events.table(sort_by="self_cpu_time_total", row_limit=20, max_name_column_width=70))
     kernel_us = sum(e.self_device_time_total for e in events if e.device_type.name == "CUDA")
-    return {"wall_ms": round(wall * 1e3, 1), "gpu_kernel_ms": round(kernel_us / 1e3, 1),
+    return {"variant": variant, "wall_ms": round(wall * 1e3, 1), "gpu_kernel_ms": round(kernel_us / 1e3, 1),
             "gpu_busy_fraction": round(kernel_us / 1e3 / (wall * 1e3), 3)}
 
 
@@ -208,6 +291,8 @@ def main() -> None:
     ap.add_argument("--variants", default="project,naive,project+gc")
     ap.add_argument("--target-modules", default="q_proj,v_proj")
     ap.add_argument("--no-profile", action="store_true")
+    ap.add_argument("--no-layer-costs", action="store_true", help="skip the single nf4 layer timings")
+    ap.add_argument("--profile-variant", default=None, help="variant to profile (default: the first of --variants)")
     ap.add_argument("--full-length", action="store_true",
                     help="every row seq_len tokens (prompt 40-200): the issue's bs x 512 target shape")
     args = ap.parse_args()
@@ -215,8 +300,11 @@ def main() -> None:
     summary: dict = {"gpu": torch.cuda.get_device_name(), "torch": torch.__version__, "args": vars(args)}
     summary["ceilings"] = ceilings()
     say(f"# {summary['gpu']} torch {torch.__version__}: ceilings {summary['ceilings']}")
-    summary["linear4bit"] = linear4bit_cost(args.batch_size * args.seq_len)
-    say(f"# one 2048->16384 layer fwd+dgrad: {summary['linear4bit']}")
+    if not args.no_layer_costs:
+        summary["linear4bit"] = linear4bit_cost(args.batch_size * args.seq_len)
+        say(f"# one 2048->16384 layer fwd+dgrad: {summary['linear4bit']}")
+    summary["loss_kernels"] = loss_kernel_cost(args.batch_size * (args.seq_len - 120))
+    say(f"# completion-only CE fwd+bwd per kernel: {summary['loss_kernels']}")
 
     model = build_model(args.model, torch.device("cuda"), torch.bfloat16, None, "nf4")
     pairs, source = example_lengths(args.seq_len, random.Random(0), 4096)
@@ -247,7 +335,7 @@ def main() -> None:
         summary["variants"].append(row)
         say(f"# {row}")
     if not args.no_profile:
-        summary["profile"] = profile(model, args.variants.split(",")[0], batches)
+        summary["profile"] = profile(model, args.profile_variant or args.variants.split(",")[0], batches)
         say(f"# profile: {summary['profile']}")
     if os.environ.get("OUT"):
         Path(os.environ["OUT"], "profile.txt").write_text("\n".join(LOG) + "\n")
