@@ -16,12 +16,14 @@ Inputs may be bf16: matmuls run in the weight's dtype (cuBLAS / oneDNN accumulat
 softmax, loss and the weight-gradient accumulator are fp32; this matches what transformers does
 (bf16 ``lm_head`` then ``logits.float()``).
 
-On a GPU the chunk loop above is still memory-bound: each chunk's fp32 logits are read and written by
-half a dozen elementwise kernels (logsumexp, exp, sub, div, casts), about 15 ms of a 60 ms Gemma-2B step at
-4 x 512 tokens on an H100 (``scripts/profile_step.py``). ``kernel="cce"`` hands the same selected rows to Apple's
-Cut Cross-Entropy (``cut-cross-entropy``, Triton), which never writes logits to memory at all; ``kernel="liger"``
-to Liger-Kernel's fused linear cross-entropy (chunked like ours, one Triton kernel per chunk). Both are CUDA only,
-so ``auto`` uses CCE where it imports and the input is on a GPU, and this file's chunks everywhere else.
+On a GPU the chunk loop above is memory-bound: each chunk's fp32 logits are read and written by half a
+dozen elementwise kernels (logsumexp, exp, sub, div, casts), about 15 ms of a 64 ms Gemma-2B step at 4 x 512 tokens
+on an H100 (``scripts/profile_step.py``). ``kernel="fused"`` keeps the two matmuls per chunk and hands everything
+between them (softcap, logsumexp, softmax - one_hot, the cast) to one ``torch.compile``d function, which Inductor
+turns into a reduction and a pointwise kernel over the bf16 logits. For comparison the same selected rows can go to
+Apple's Cut Cross-Entropy (``cce``: never writes logits, but recomputes them in backward, so three matmuls; its
+default gradient filtering skips softmax entries below bf16 resolution, ``cce-exact`` turns that off) or to
+Liger-Kernel (``liger``). ``auto`` is ``fused`` on CUDA and ``chunked`` elsewhere.
 
 ``causal_lm_loss(model, batch)`` is the training step the project uses: backbone forward (no LM head
 inside the model), then ``completion_cross_entropy``. ``naive_cross_entropy`` is the reference.
@@ -36,7 +38,7 @@ import torch.nn.functional as F
 from torch import Tensor
 
 IGNORE_INDEX = -100
-LossKernel = Literal["auto", "chunked", "cce", "cce-exact", "liger"]
+LossKernel = Literal["auto", "chunked", "fused", "cce", "cce-exact", "liger"]
 
 # Upper bound on logits elements per chunk when chunk_size is not given: 2**26 fp32 values is 256 MiB,
 # so a chunk's temporaries (bf16 logits, fp32 logits, tanh for softcap) stay well under 1 GiB even at V=256k.
@@ -77,21 +79,65 @@ def _chunk_logits(h: Tensor, weight: Tensor, bias: Tensor | None, softcap: float
     return t * softcap, t
 
 
+def _chunk_loss_and_grad(logits: Tensor, targets: Tensor, denom: Tensor, softcap: float | None) -> tuple[Tensor, Tensor]:
+    """From one chunk's raw logits [n, V] (the head's dtype): the chunk's summed CE (fp32) and d(loss)/d(logits)
+    = (softmax - one_hot) / denom, cast back to the logits' dtype. Written out of place for ``torch.compile`` (see
+    ``_fused_chunk_loss_and_grad``); the eager loop in ``_ChunkedCompletionCE`` does the same math in place."""
+    z = logits.float()
+    if softcap is not None:
+        t = torch.tanh(z / softcap)
+        z = t * softcap
+    lse = torch.logsumexp(z, dim=-1, keepdim=True)
+    loss_sum = (lse.squeeze(1) - z.gather(1, targets[:, None]).squeeze(1)).sum()
+    p = torch.exp(z - lse)
+    is_target = torch.arange(z.shape[1], device=z.device)[None, :] == targets[:, None]
+    g = torch.where(is_target, p - 1.0, p)
+    if softcap is not None:
+        g = g * (1.0 - t * t)
+    return loss_sum, (g / denom).to(logits.dtype)
+
+
+_compiled_chunk_loss_and_grad = None
+
+
+def _fused_chunk_loss_and_grad(logits: Tensor, targets: Tensor, denom: Tensor, softcap: float | None):
+    """``_chunk_loss_and_grad`` compiled once (rows dynamic, so the last, shorter chunk does not recompile)."""
+    global _compiled_chunk_loss_and_grad
+    if _compiled_chunk_loss_and_grad is None:
+        _compiled_chunk_loss_and_grad = torch.compile(_chunk_loss_and_grad, dynamic=True)
+    return _compiled_chunk_loss_and_grad(logits, targets, denom, softcap)
+
+
 class _ChunkedCompletionCE(torch.autograd.Function):
     """sum_i CE(softcap(h_i W^T + b), y_i) / denom, gradients computed in forward chunk by chunk."""
 
     @staticmethod
     def forward(ctx, h: Tensor, weight: Tensor, bias: Tensor | None, targets: Tensor, softcap: float | None,
-                chunk_size: int, denom: float, need_h: bool, need_w: bool, need_b: bool) -> Tensor:
+                chunk_size: int, denom: float, need_h: bool, need_w: bool, need_b: bool, fused: bool) -> Tensor:
         n = h.shape[0]
         acc = torch.float64 if weight.dtype == torch.float64 else torch.float32  # accumulators
         loss_sum = torch.zeros((), dtype=acc, device=h.device)
         grad_h = torch.empty_like(h) if need_h else None
         grad_w = torch.zeros(weight.shape, dtype=acc, device=weight.device) if need_w else None
         grad_b = torch.zeros(weight.shape[0], dtype=acc, device=weight.device) if need_b else None
+        denom_t = torch.tensor(denom, dtype=acc, device=h.device)  # a tensor: no recompile per batch
         for start in range(0, n, chunk_size):
             hc = h[start:start + chunk_size]
             yc = targets[start:start + chunk_size]
+            if fused and (need_h or need_w or need_b):
+                logits = hc @ weight.t()
+                if bias is not None:
+                    logits += bias
+                chunk_loss, g_lp = _fused_chunk_loss_and_grad(logits, yc, denom_t, softcap)
+                loss_sum += chunk_loss
+                del logits
+                if need_b:
+                    grad_b += g_lp.float().sum(0)
+                if need_h:
+                    grad_h[start:start + chunk_size] = (g_lp @ weight).to(h.dtype)
+                if need_w:
+                    grad_w += g_lp.t() @ hc
+                continue
             logits, t = _chunk_logits(hc, weight, bias, softcap)
             lse = torch.logsumexp(logits, dim=-1)
             loss_sum += (lse - logits.gather(1, yc[:, None]).squeeze(1)).sum()
@@ -122,7 +168,7 @@ class _ChunkedCompletionCE(torch.autograd.Function):
         gh = grad_h * grad_out.to(grad_h.dtype) if need_h else None
         gw = grad_w * grad_out if need_w else None
         gb = grad_b * grad_out if need_b else None
-        return gh, gw, gb, None, None, None, None, None, None, None
+        return gh, gw, gb, None, None, None, None, None, None, None, None
 
 
 def completion_cross_entropy(hidden: Tensor, lm_head_weight: Tensor, labels: Tensor, *,
@@ -138,10 +184,11 @@ def completion_cross_entropy(hidden: Tensor, lm_head_weight: Tensor, labels: Ten
         logit_softcap: Gemma-2/3 ``final_logit_softcapping`` c: logits -> c * tanh(logits / c). None: off.
         chunk_size: labelled positions per logits chunk; None picks ~2**26 logits per chunk (256 at V=256k).
         lm_head_bias: optional [V] bias (Phi-2's head has one).
-        kernel: ``chunked`` (this file, any device), ``cce`` (Cut Cross-Entropy with its default gradient
-            filtering, which skips softmax entries below bf16 resolution), ``cce-exact`` (no filtering), ``liger``
-            (Liger-Kernel), or ``auto`` (``cce-exact`` on CUDA where it imports and there is no head bias, else
-            ``chunked``). ``chunk_size`` applies to ``chunked`` only.
+        kernel: ``chunked`` (eager chunks, any device), ``fused`` (the same chunks with the elementwise work
+            compiled into two kernels; compiles once, so meant for GPUs), ``auto`` (``fused`` on CUDA, else
+            ``chunked``), or, CUDA only, ``cce`` (Cut Cross-Entropy with its default gradient filtering, which skips
+            softmax entries below bf16 resolution), ``cce-exact`` (no filtering), ``liger`` (Liger-Kernel).
+            ``chunk_size`` applies to ``chunked`` and ``fused``.
 
     Returns:
         fp32 scalar: sum of CE over labelled tokens / their count. With no labelled token it is 0.0 and
@@ -188,18 +235,20 @@ def completion_cross_entropy(hidden: Tensor, lm_head_weight: Tensor, labels: Ten
         h = h.to(lm_head_weight.dtype)
     denom = float(max(n, 1))
     kernel = resolve_loss_kernel(kernel, h, lm_head_bias)
-    if kernel != "chunked" and n:
-        return _fused_cross_entropy(kernel, h, lm_head_weight, lm_head_bias, targets, logit_softcap)
+    if kernel not in ("chunked", "fused") and n:
+        return _library_cross_entropy(kernel, h, lm_head_weight, lm_head_bias, targets, logit_softcap)
     return _ChunkedCompletionCE.apply(h, lm_head_weight, lm_head_bias, targets, logit_softcap, chunk_size,
-                                      denom, need_h, need_w, need_b)
+                                      denom, need_h, need_w, need_b, kernel == "fused")
 
 
 def resolve_loss_kernel(kernel: LossKernel, h: Tensor, bias: Tensor | None) -> str:
-    """The kernel ``completion_cross_entropy`` runs: ``auto`` becomes ``cce-exact`` or ``chunked``; a fused kernel
-    that cannot run here raises with the fix."""
-    if kernel not in ("auto", "chunked", "cce", "cce-exact", "liger"):
-        raise ValueError(f"loss kernel must be auto, chunked, cce, cce-exact or liger, got {kernel!r}")
-    if kernel == "chunked":
+    """The kernel ``completion_cross_entropy`` runs: ``auto`` becomes ``fused`` on CUDA, else ``chunked``; a library
+    kernel that cannot run here raises with the fix."""
+    if kernel not in ("auto", "chunked", "fused", "cce", "cce-exact", "liger"):
+        raise ValueError(f"loss kernel must be auto, chunked, fused, cce, cce-exact or liger, got {kernel!r}")
+    if kernel == "auto":
+        return "fused" if h.is_cuda else "chunked"
+    if kernel in ("chunked", "fused"):
         return kernel
     usable = h.is_cuda and (bias is None or kernel == "liger")
     module = "liger_kernel" if kernel == "liger" else "cut_cross_entropy"
@@ -208,8 +257,6 @@ def resolve_loss_kernel(kernel: LossKernel, h: Tensor, bias: Tensor | None) -> s
             __import__(module)
         except ImportError:
             usable = False
-    if kernel == "auto":
-        return "cce-exact" if usable else "chunked"
     if not usable:
         raise ValueError(
             f"loss kernel {kernel!r} needs a CUDA device, the package {module.replace('_', '-')} installed, and "
@@ -218,7 +265,7 @@ def resolve_loss_kernel(kernel: LossKernel, h: Tensor, bias: Tensor | None) -> s
     return kernel
 
 
-def _fused_cross_entropy(kernel: str, h: Tensor, weight: Tensor, bias: Tensor | None, targets: Tensor,
+def _library_cross_entropy(kernel: str, h: Tensor, weight: Tensor, bias: Tensor | None, targets: Tensor,
                          softcap: float | None) -> Tensor:
     """Mean CE of the selected rows ``h`` [N, H] against ``targets`` [N] through a fused CUDA kernel."""
     if kernel == "liger":

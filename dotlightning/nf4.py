@@ -103,21 +103,33 @@ class NF4Matmul(torch.autograd.Function):
 
 
 def _torch_nf4_forward(self, x: torch.Tensor) -> torch.Tensor:
-    """Forward of a ``bnb.nn.Linear4bit`` whose weight is nf4, through ``NF4Matmul``."""
+    """Forward of a ``bnb.nn.Linear4bit`` whose weight is nf4, through ``NF4Matmul``.
+
+    Under torch.compile the custom Function is traced into one joint graph, where common-subexpression elimination
+    merges the backward's dequantisation into the forward's and the partitioner then *saves* every dense bf16 weight
+    for backward (+3.7 GiB on Gemma-2B, measured). Wrapping the dequantisation in activation checkpointing tags it
+    for recomputation instead; eagerly the checkpoint is a no-op, as nothing in it requires grad."""
     input_dtype = x.dtype
     compute_dtype = self.compute_dtype or input_dtype
     tensors, constants = quant_state_tensors(self.weight)
-    out = NF4Matmul.apply(x.to(compute_dtype), constants, *tensors)
+    x = x.to(compute_dtype)
+    if torch.compiler.is_compiling() and not getattr(self, "nf4_save_dense_weight", False):
+        weight = torch.utils.checkpoint.checkpoint(dense_weight, tensors, constants, compute_dtype, use_reentrant=False)
+        out = torch.nn.functional.linear(x, weight)
+    else:
+        out = NF4Matmul.apply(x, constants, *tensors)
     if self.bias is not None:
         out = out + self.bias.to(compute_dtype)
     return out.to(input_dtype)
 
 
-def use_torch_nf4(model: torch.nn.Module, enabled: bool = True) -> int:
+def use_torch_nf4(model: torch.nn.Module, enabled: bool = True, save_dense_weight: bool = False) -> int:
     """Route every nf4 ``bnb.nn.Linear4bit`` in ``model`` through ``NF4Matmul`` (``enabled=False``: back to
     bitsandbytes); returns how many layers changed.
 
-    Call it once the model is on its device (the quant state is built when the weight moves there)."""
+    Call it once the model is on its device (the quant state is built when the weight moves there).
+    ``save_dense_weight``: under torch.compile, let the partitioner keep dense weights for backward (faster, about
+    2 bytes per weight more memory) instead of recomputing them."""
     import bitsandbytes as bnb
 
     swapped = 0
@@ -128,6 +140,7 @@ def use_torch_nf4(model: torch.nn.Module, enabled: bool = True) -> int:
         if enabled:
             # A per-instance bound method, not a subclass: isinstance checks (peft, transformers) keep holding.
             module.forward = _torch_nf4_forward.__get__(module)
+            module.nf4_save_dense_weight = save_dense_weight
         else:
             module.__dict__.pop("forward", None)
         swapped += 1

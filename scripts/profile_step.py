@@ -117,7 +117,7 @@ def linear4bit_cost(tokens: int) -> dict:
     return row
 
 
-LOSS_KERNELS = {"cce": "cce", "cceexact": "cce-exact", "liger": "liger"}
+LOSS_KERNELS = {"fused": "fused", "cce": "cce", "cceexact": "cce-exact", "liger": "liger"}
 
 
 def loss_kernel_cost(rows: int, vocab: int = 256000, hidden: int = 2048) -> dict:
@@ -131,9 +131,12 @@ def loss_kernel_cost(rows: int, vocab: int = 256000, hidden: int = 2048) -> dict
     labels = torch.randint(0, vocab, (1, rows + 1), device="cuda")
     out = {"rows": rows}
     reference = None
-    for kernel in ("chunked", "cce", "cce-exact", "liger"):
+    for kernel, chunk in (("chunked", None), ("fused", None), ("fused", 1024), ("cce", None), ("cce-exact", None),
+                          ("liger", None)):
+        name = kernel if chunk is None else f"{kernel}-chunk{chunk}"
+
         def run():
-            loss = completion_cross_entropy(h, weight, labels, kernel=kernel)
+            loss = completion_cross_entropy(h, weight, labels, kernel=kernel, chunk_size=chunk)
             loss.backward()
             return loss
         try:
@@ -145,11 +148,11 @@ def loss_kernel_cost(rows: int, vocab: int = 256000, hidden: int = 2048) -> dict
             torch.cuda.reset_peak_memory_stats()
             before = torch.cuda.memory_allocated()
             ms = cuda_ms(run, reps=10)
-            out[kernel] = {"ms": round(ms, 3), "peak_extra_gib": round((torch.cuda.max_memory_allocated() - before) / 2**30, 3),
+            out[name] = {"ms": round(ms, 3), "peak_extra_gib": round((torch.cuda.max_memory_allocated() - before) / 2**30, 3),
                            "loss_diff": abs(loss - reference[0]),
                            "grad_rel_err": float((grad - reference[1]).norm() / reference[1].norm())}
         except Exception as exc:  # noqa: BLE001 - report and go on
-            out[kernel] = f"{type(exc).__name__}: {exc}"[:300]
+            out[name] = f"{type(exc).__name__}: {exc}"[:300]
     return out
 
 
@@ -188,14 +191,15 @@ def variant_step(model, variant: str):
     Variant grammar: project|naive, then any of +gc, +compile (dynamic shapes), +cudagraphs (compile with
     mode="reduce-overhead"), +autotune (mode="max-autotune": CUDA graphs plus autotuned Triton matmuls, which can fuse
     the nf4 dequantisation into their prologue), +static (compile for fixed shapes), +torchnf4 (nf4 layers through
-    dotlightning.nf4, which Inductor can fuse, instead of bitsandbytes' kernels), +nogc (no Python GC while timing),
-    +bucketN (pad T to a multiple of N), +cce / +cceexact / +liger (the loss kernel; default the chunked one)."""
+    dotlightning.nf4, which Inductor can fuse, instead of bitsandbytes' kernels; +torchnf4save lets compile keep
+    the dense weights for backward), +nogc (no Python GC while timing),
+    +bucketN (pad T to a multiple of N), +fused / +cce / +cceexact / +liger (the loss kernel; default the eager chunked one)."""
     import torch._dynamo
 
     from dotlightning.nf4 import use_torch_nf4
 
     set_checkpointing(model, "+gc" in variant)
-    use_torch_nf4(model, "+torchnf4" in variant)
+    use_torch_nf4(model, "+torchnf4" in variant, save_dense_weight="+torchnf4save" in variant)
     base = model.get_base_model()
     original = base.model
     with torch.no_grad():  # every variant starts from the same LoRA weights, so first_loss is comparable
