@@ -63,6 +63,16 @@ def _shift_and_select(hidden: Tensor, labels: Tensor) -> tuple[Tensor, Tensor]:
     return hidden[:, :-1][keep], shifted[keep]
 
 
+def _label_range(labels: Tensor) -> Tensor:
+    """[min, max] of the labelled ids (ignored positions count as 0), left on the device: queue it before the boolean
+    index in ``_shift_and_select``, whose device sync then finds it done, so the range check costs no second wait."""
+    kept = labels[:, 1:]
+    kept = kept.masked_fill(kept == IGNORE_INDEX, 0)
+    if not kept.numel():
+        return torch.zeros(2, dtype=labels.dtype, device=labels.device)
+    return torch.stack((kept.min(), kept.max()))
+
+
 def _upcast(x: Tensor) -> Tensor:
     # fp32 softmax for bf16/fp16/fp32; float64 stays float64 (lets tests compare exactly).
     return x if x.dtype == torch.float64 else x.float()
@@ -214,13 +224,15 @@ def completion_cross_entropy(hidden: Tensor, lm_head_weight: Tensor, labels: Ten
             f"completion_cross_entropy: lm_head_weight must be [V, H] with H={hidden.shape[-1]}, got "
             f"{tuple(lm_head_weight.shape)}; pass model.get_output_embeddings().weight."
         )
+    vocab = lm_head_weight.shape[0]
+    label_range = _label_range(labels)
     h, targets = _shift_and_select(hidden, labels)
     n = h.shape[0]
-    vocab = lm_head_weight.shape[0]
-    if n and (int(targets.min()) < 0 or int(targets.max()) >= vocab):
+    low, high = label_range.tolist()
+    if low < 0 or high >= vocab:
         raise ValueError(
-            f"completion_cross_entropy: label ids must be in [0, {vocab}) or -100, got range "
-            f"[{int(targets.min())}, {int(targets.max())}]; check the tokenizer matches the model."
+            f"completion_cross_entropy: label ids must be in [0, {vocab}) or -100, got range [{low}, {high}]; "
+            "check the tokenizer matches the model."
         )
     if chunk_size is None:
         chunk_size = _auto_chunk_size(vocab)

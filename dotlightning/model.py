@@ -328,7 +328,11 @@ class DotLoRAModule(L.LightningModule):
     # ----------------------------------------------------------------------------------------------- optimisation
     def configure_optimizers(self):
         parameters = [parameter for parameter in self.parameters() if parameter.requires_grad]
-        optimizer = torch.optim.AdamW(parameters, lr=self.hparams.learning_rate, weight_decay=self.hparams.weight_decay)
+        # fused=True: one CUDA kernel for all LoRA tensors instead of a dozen launches per tensor group; the eager
+        # step on CPU launches ~3 ms of optimizer kernels per step on an H100, time the GPU otherwise sits idle.
+        fused = all(parameter.is_cuda for parameter in parameters)
+        optimizer = torch.optim.AdamW(parameters, lr=self.hparams.learning_rate, weight_decay=self.hparams.weight_decay,
+                                      fused=fused)
         total = max(1, int(self.trainer.estimated_stepping_batches))
         warmup = int(math.ceil(self.hparams.warmup_ratio * total))
 

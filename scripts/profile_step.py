@@ -160,10 +160,12 @@ def step_fn(model, variant: str, opt):
     parts = variant.split("+")
     kernel = next((LOSS_KERNELS[p] for p in parts if p in LOSS_KERNELS), "chunked")
 
+    chunk = next((int(p[len("chunk"):]) for p in parts if p.startswith("chunk")), None)
+
     def loss_fn(model, batch):
         if variant.startswith("naive"):
             return naive_causal_lm_loss(model, batch)
-        return causal_lm_loss(model, batch, kernel=kernel)
+        return causal_lm_loss(model, batch, kernel=kernel, chunk_size=chunk)
 
     def run(batch):
         loss = loss_fn(model, batch)
@@ -193,7 +195,8 @@ def variant_step(model, variant: str):
     the nf4 dequantisation into their prologue), +static (compile for fixed shapes), +torchnf4 (nf4 layers through
     dotlightning.nf4, which Inductor can fuse, instead of bitsandbytes' kernels; +torchnf4save lets compile keep
     the dense weights for backward), +nogc (no Python GC while timing),
-    +bucketN (pad T to a multiple of N), +fused / +cce / +cceexact / +liger (the loss kernel; default the eager chunked one)."""
+    +bucketN (pad T to a multiple of N), +fused / +cce / +cceexact / +liger (the loss kernel; default the eager chunked one), +chunkN (loss rows per
+    chunk), +unfusedadam (project variants use fused AdamW otherwise)."""
     import torch._dynamo
 
     from dotlightning.nf4 import use_torch_nf4
@@ -212,7 +215,9 @@ def variant_step(model, variant: str):
         mode = "max-autotune" if "+autotune" in variant else "reduce-overhead" if "+cudagraphs" in variant else None
         base.model = torch.compile(original, dynamic="+static" not in variant, mode=mode)
     model.train()
-    opt = torch.optim.AdamW([p for p in model.parameters() if p.requires_grad], lr=1e-5)
+    # The project's optimizer is fused AdamW (model.py); the naive script's is the default (foreach).
+    opt = torch.optim.AdamW([p for p in model.parameters() if p.requires_grad], lr=1e-5,
+                            fused=not variant.startswith("naive") and "+unfusedadam" not in variant)
     try:
         yield step_fn(model, variant, opt)
     finally:
