@@ -87,7 +87,9 @@ def collate(examples: list[dict[str, Any]], pad_id: int, pad_to_multiple_of: int
         input_ids[row, :n] = torch.tensor(e["input_ids"], dtype=torch.long)
         labels[row, :n] = torch.tensor(e["labels"], dtype=torch.long)
         attention_mask[row, :n] = 1
-    batch: dict[str, Any] = {"input_ids": input_ids, "attention_mask": attention_mask, "labels": labels}
+    batch: dict[str, Any] = {"input_ids": input_ids, "attention_mask": attention_mask, "labels": labels,
+                             # counted here on the host so the loss can select these rows without a device sync
+                             "num_labelled": int((labels[:, 1:] != IGNORE_INDEX).sum())}
     for key in ("prompt_ids", "prompt", "completion", "kind", "source", "id"):
         batch[key] = [e[key] for e in examples]
     return batch

@@ -63,6 +63,22 @@ def _shift_and_select(hidden: Tensor, labels: Tensor) -> tuple[Tensor, Tensor]:
     return hidden[:, :-1][keep], shifted[keep]
 
 
+def _select_without_sync(hidden: Tensor, labels: Tensor, num_labelled: int, vocab: int) -> tuple[Tensor, Tensor]:
+    """``_shift_and_select`` plus the label range check with no device sync, given the labelled count (known on the
+    host when the batch is collated). Boolean indexing must wait for the GPU to learn how many rows it keeps; with the
+    count known, ``nonzero_static`` does not, so the host can queue the loss, the backward and the optimizer step
+    while the forward still runs. Out-of-range labels fail through an asynchronous device assert."""
+    batch, length, width = hidden.shape
+    keep = torch.zeros_like(labels, dtype=torch.bool)
+    keep[:, :-1] = labels[:, 1:] != IGNORE_INDEX  # position t is kept when it predicts a labelled token t + 1
+    rows = torch.nonzero_static(keep.view(-1), size=num_labelled).view(-1)
+    targets = labels.reshape(-1).index_select(0, rows + 1)
+    torch._assert_async(((targets >= 0) & (targets < vocab)).all(),
+                        f"completion_cross_entropy: label ids must be in [0, {vocab}) or -100; check the tokenizer "
+                        "matches the model.")
+    return hidden.reshape(batch * length, width).index_select(0, rows), targets
+
+
 def _label_range(labels: Tensor) -> Tensor:
     """[min, max] of the labelled ids (ignored positions count as 0), left on the device: queue it before the boolean
     index in ``_shift_and_select``, whose device sync then finds it done, so the range check costs no second wait."""
@@ -183,7 +199,8 @@ class _ChunkedCompletionCE(torch.autograd.Function):
 
 def completion_cross_entropy(hidden: Tensor, lm_head_weight: Tensor, labels: Tensor, *,
                              logit_softcap: float | None = None, chunk_size: int | None = None,
-                             lm_head_bias: Tensor | None = None, kernel: LossKernel = "chunked") -> Tensor:
+                             lm_head_bias: Tensor | None = None, kernel: LossKernel = "chunked",
+                             num_labelled: int | None = None) -> Tensor:
     """Mean next-token cross-entropy over labelled positions, without materialising [B*T, V] logits.
 
     Args:
@@ -199,6 +216,8 @@ def completion_cross_entropy(hidden: Tensor, lm_head_weight: Tensor, labels: Ten
             ``chunked``), or, CUDA only, ``cce`` (Cut Cross-Entropy with its default gradient filtering, which skips
             softmax entries below bf16 resolution), ``cce-exact`` (no filtering), ``liger`` (Liger-Kernel).
             ``chunk_size`` applies to ``chunked`` and ``fused``.
+        num_labelled: how many positions predict a labelled token (``labels[:, 1:] != -100``), counted on the host
+            (``data.collate`` adds it to every batch). Given, the rows are selected without a device sync.
 
     Returns:
         fp32 scalar: sum of CE over labelled tokens / their count. With no labelled token it is 0.0 and
@@ -225,15 +244,18 @@ def completion_cross_entropy(hidden: Tensor, lm_head_weight: Tensor, labels: Ten
             f"{tuple(lm_head_weight.shape)}; pass model.get_output_embeddings().weight."
         )
     vocab = lm_head_weight.shape[0]
-    label_range = _label_range(labels)
-    h, targets = _shift_and_select(hidden, labels)
+    if num_labelled is not None:
+        h, targets = _select_without_sync(hidden, labels, num_labelled, vocab)
+    else:
+        label_range = _label_range(labels)
+        h, targets = _shift_and_select(hidden, labels)
+        low, high = label_range.tolist()
+        if low < 0 or high >= vocab:
+            raise ValueError(
+                f"completion_cross_entropy: label ids must be in [0, {vocab}) or -100, got range [{low}, {high}]; "
+                "check the tokenizer matches the model."
+            )
     n = h.shape[0]
-    low, high = label_range.tolist()
-    if low < 0 or high >= vocab:
-        raise ValueError(
-            f"completion_cross_entropy: label ids must be in [0, {vocab}) or -100, got range [{low}, {high}]; "
-            "check the tokenizer matches the model."
-        )
     if chunk_size is None:
         chunk_size = _auto_chunk_size(vocab)
     if chunk_size < 1:
@@ -338,6 +360,7 @@ def causal_lm_loss(model: torch.nn.Module, batch: Mapping[str, Tensor], *, chunk
         out.last_hidden_state, head.weight, batch["labels"],
         logit_softcap=getattr(config, "final_logit_softcapping", None),
         chunk_size=chunk_size, lm_head_bias=getattr(head, "bias", None), kernel=kernel,
+        num_labelled=batch.get("num_labelled"),
     )
 
 

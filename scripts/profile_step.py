@@ -196,7 +196,7 @@ def variant_step(model, variant: str):
     dotlightning.nf4, which Inductor can fuse, instead of bitsandbytes' kernels; +torchnf4save lets compile keep
     the dense weights for backward), +nogc (no Python GC while timing),
     +bucketN (pad T to a multiple of N), +fused / +cce / +cceexact / +liger (the loss kernel; default the eager chunked one), +chunkN (loss rows per
-    chunk), +unfusedadam (project variants use fused AdamW otherwise)."""
+    chunk), +nosync (batches carry num_labelled, so the loss selects rows without a device sync), +unfusedadam (project variants use fused AdamW otherwise)."""
     import torch._dynamo
 
     from dotlightning.nf4 import use_torch_nf4
@@ -227,16 +227,25 @@ def variant_step(model, variant: str):
         del opt
 
 
+def prepare(batch: dict, variant: str, bucket: int) -> dict:
+    """Pad, move to the GPU and, for +nosync, count the labelled positions on the host as data.collate does."""
+    batch = pad_to(batch, bucket)
+    out = to_device(batch, "cuda")
+    if "+nosync" in variant:
+        out["num_labelled"] = int((batch["labels"][:, 1:] != -100).sum())
+    return out
+
+
 def time_variant(model, variant: str, batches: list[dict], steps: int, worst: dict) -> dict:
     """Pass 1 (untimed) runs the worst-case batch and every batch once, so each shape is compiled/recorded; pass 2
     over the same batches is timed: steady state, as from the second epoch of a real fit."""
     bucket = next((int(p[len("bucket"):]) for p in variant.split("+") if p.startswith("bucket")), 8)
-    timed = [to_device(pad_to(b, bucket), "cuda") for b in batches[:steps]]
+    timed = [prepare(b, variant, bucket) for b in batches[:steps]]
     with variant_step(model, variant) as run:
         torch.cuda.reset_peak_memory_stats()
         t0 = time.perf_counter()
         first_loss = None
-        for b in [to_device(worst, "cuda")] + timed:
+        for b in [prepare(worst, variant, 1)] + timed:
             loss = run(b)
             first_loss = float(loss) if first_loss is None else first_loss
         torch.cuda.synchronize()
@@ -271,7 +280,7 @@ def profile(model, variant: str, batches: list[dict]) -> dict:
     """torch.profiler over 3 steps of ``variant``, after each of its batch shapes has run twice (compiled, recorded)."""
     from torch.profiler import ProfilerActivity, profile as torch_profile
 
-    device_batches = [to_device(pad_to(b, 8), "cuda") for b in batches[:5]]
+    device_batches = [prepare(b, variant, 8) for b in batches[:5]]
     with variant_step(model, variant) as run:
         for b in device_batches + device_batches:
             run(b)
