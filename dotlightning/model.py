@@ -19,7 +19,7 @@ from lightning.pytorch.utilities import rank_zero_warn
 from dotlightning.base_models import EMBEDDED_GEMMA3_270M, Quantization, bf16_supported, load_base_model, load_tokenizer
 from dotlightning.export import CheckpointMismatchError, check_adapter_base
 from dotlightning.generation import generate_dot
-from dotlightning.loss import causal_lm_loss
+from dotlightning.loss import LossKernel, causal_lm_loss
 from dotlightning.metrics import DotGraphMetrics
 
 class DotLoRAModule(L.LightningModule):
@@ -47,6 +47,9 @@ class DotLoRAModule(L.LightningModule):
         weight_decay: AdamW weight decay on the LoRA weights.
         warmup_ratio: Fraction of the optimizer steps spent warming up linearly before the linear decay to zero.
         loss_chunk_size: Positions per chunk in the completion-only cross-entropy; None picks one from the vocabulary.
+        loss_kernel: Cross-entropy implementation (``loss.py``): ``auto`` runs ``fused`` (chunks whose elementwise
+            work is one compiled kernel) on a GPU and ``chunked`` (eager) elsewhere; ``cce`` / ``cce-exact`` /
+            ``liger`` use those libraries (CUDA only; install cut-cross-entropy or liger-kernel).
         generate_every_n_val: Run generation metrics on every n-th validation (0 turns them off).
         generate_max_samples: Validation samples to generate for (the first n of the val set); None for all.
         generate_batch_size: Prompts per generation batch.
@@ -72,6 +75,7 @@ class DotLoRAModule(L.LightningModule):
         weight_decay: float = 0.0,
         warmup_ratio: float = 0.1,
         loss_chunk_size: int | None = None,
+        loss_kernel: LossKernel = "auto",
         generate_every_n_val: int = 1,
         generate_max_samples: int | None = 64,
         generate_batch_size: int = 16,
@@ -207,7 +211,7 @@ class DotLoRAModule(L.LightningModule):
         if self.hparams.compile == "reduce-overhead":
             torch.compiler.cudagraph_mark_step_begin()  # a new step: the last step's graph outputs may be overwritten
         loss = causal_lm_loss(self.model, batch, chunk_size=self.hparams.loss_chunk_size,
-                              backbone=self._compiled_backbone)
+                              backbone=self._compiled_backbone, kernel=self.hparams.loss_kernel)
         tokens = batch["attention_mask"].sum()
         self.log("train/loss", loss, prog_bar=True, batch_size=batch["input_ids"].shape[0])
         self.log("train/tokens", tokens.float(), reduce_fx="sum", batch_size=1)
@@ -258,7 +262,7 @@ class DotLoRAModule(L.LightningModule):
 
     def validation_step(self, batch: dict[str, Any], batch_idx: int) -> None:
         batch_size = batch["input_ids"].shape[0]
-        loss = causal_lm_loss(self.model, batch, chunk_size=self.hparams.loss_chunk_size)
+        loss = causal_lm_loss(self.model, batch, chunk_size=self.hparams.loss_chunk_size, kernel=self.hparams.loss_kernel)
         self.log("val/loss", loss, prog_bar=True, batch_size=batch_size, sync_dist=True)
         if not self._generate_now():
             return
@@ -301,7 +305,7 @@ class DotLoRAModule(L.LightningModule):
 
     def test_step(self, batch: dict[str, Any], batch_idx: int) -> None:
         batch_size = batch["input_ids"].shape[0]
-        loss = causal_lm_loss(self.model, batch, chunk_size=self.hparams.loss_chunk_size)
+        loss = causal_lm_loss(self.model, batch, chunk_size=self.hparams.loss_chunk_size, kernel=self.hparams.loss_kernel)
         self.log("test/loss", loss, batch_size=batch_size, sync_dist=True)
         predictions, rows = self._generate_batch(batch, None)
         self.test_metrics.update(predictions, [batch["completion"][row] for row in rows])

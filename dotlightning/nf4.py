@@ -65,6 +65,9 @@ def quant_state_tensors(weight) -> tuple[tuple[torch.Tensor, ...], tuple]:
     state = weight.quant_state
     if state.quant_type != "nf4":
         raise ValueError(f"torch nf4 matmul handles quant_type 'nf4', not {state.quant_type!r}")
+    if getattr(state, "packing_format_for_cpu", False):
+        raise ValueError("this nf4 weight was repacked by bitsandbytes for its CPU inference kernel; route the layer "
+                         "through use_torch_nf4 before any no-grad CPU forward, or set support_avx512bf16_for_cpu=False")
     if state.nested:
         tensors = (weight.data, state.absmax, state.code, state.state2.absmax, state.state2.code, state.offset)
         constants = (state.blocksize, tuple(state.shape), state.state2.blocksize)
@@ -85,21 +88,22 @@ def dense_weight(tensors: tuple[torch.Tensor, ...], constants: tuple, dtype: tor
 
 
 class NF4Matmul(torch.autograd.Function):
-    """``x @ W.T`` for a frozen nf4 ``W``. Saves only the 4-bit weight and recomputes the dense one in backward (as
-    bitsandbytes does), so activation memory is that of a bf16 layer, not a bf16 layer plus its weight."""
+    """``x @ W.T + b`` for a frozen nf4 ``W`` (and frozen ``b``). Saves only the 4-bit weight and recomputes the dense
+    one in backward (as bitsandbytes does), so activation memory is that of a bf16 layer, not a bf16 layer plus its
+    weight."""
 
     @staticmethod
-    def forward(ctx, x: torch.Tensor, constants: tuple, *tensors: torch.Tensor) -> torch.Tensor:
+    def forward(ctx, x: torch.Tensor, bias: torch.Tensor | None, constants: tuple, *tensors: torch.Tensor) -> torch.Tensor:
         ctx.constants = constants
         ctx.save_for_backward(*tensors)
-        return x @ dense_weight(tensors, constants, x.dtype).t()
+        return torch.nn.functional.linear(x, dense_weight(tensors, constants, x.dtype), bias)
 
     @staticmethod
     def backward(ctx, grad_output: torch.Tensor):
         grad_x = None
         if ctx.needs_input_grad[0]:
             grad_x = grad_output @ dense_weight(ctx.saved_tensors, ctx.constants, grad_output.dtype)
-        return (grad_x, None) + (None,) * len(ctx.saved_tensors)
+        return (grad_x, None, None) + (None,) * len(ctx.saved_tensors)
 
 
 def _torch_nf4_forward(self, x: torch.Tensor) -> torch.Tensor:
@@ -113,13 +117,12 @@ def _torch_nf4_forward(self, x: torch.Tensor) -> torch.Tensor:
     compute_dtype = self.compute_dtype or input_dtype
     tensors, constants = quant_state_tensors(self.weight)
     x = x.to(compute_dtype)
+    bias = None if self.bias is None else self.bias.to(compute_dtype)  # in the matmul, as bitsandbytes does
     if torch.compiler.is_compiling() and not getattr(self, "nf4_save_dense_weight", False):
         weight = torch.utils.checkpoint.checkpoint(dense_weight, tensors, constants, compute_dtype, use_reentrant=False)
-        out = torch.nn.functional.linear(x, weight)
+        out = torch.nn.functional.linear(x, weight, bias)
     else:
-        out = NF4Matmul.apply(x, constants, *tensors)
-    if self.bias is not None:
-        out = out + self.bias.to(compute_dtype)
+        out = NF4Matmul.apply(x, bias, constants, *tensors)
     return out.to(input_dtype)
 
 

@@ -154,7 +154,9 @@ def test_collated_batch_with_pad_equal_eos_keeps_every_real_eos_labelled(tmp_pat
     tok = dm.tokenizer
     batch = next(iter(dm.train_dataloader()))
     assert set(batch) >= {"input_ids", "attention_mask", "labels", "prompt_ids", "prompt", "completion", "kind",
-                          "source", "id"}
+                          "source", "id", "num_labelled"}
+    # Counted on the host, so the loss can select the labelled rows without a device sync.
+    assert batch["num_labelled"] == int((batch["labels"][:, 1:] != IGNORE_INDEX).sum()) > 0
     lengths = batch["attention_mask"].sum(1)
     width = batch["input_ids"].shape[1]
     assert batch["labels"].shape == batch["attention_mask"].shape == (len(batch["id"]), width)

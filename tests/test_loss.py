@@ -123,3 +123,49 @@ def test_tiny_gemma3_lora_loss_and_grads_match_hf(dtype, softcap, tol):
     for g, r in zip(g_fast, g_ref, strict=True):
         scale = r.float().abs().max().clamp(min=1e-12)
         assert ((g.float() - r.float()).abs().max() / scale).item() < tol * 5
+
+
+# --------------------------------------------------------------------------- kernels and sync-free row selection
+@pytest.mark.parametrize("softcap", [None, 30.0])
+@pytest.mark.parametrize("with_bias", [False, True])
+def test_fused_kernel_matches_eager_chunks(softcap, with_bias):
+    """The compiled elementwise path (what `auto` runs on a GPU) gives the eager chunks' loss and gradients."""
+    gen = torch.Generator().manual_seed(1)
+    hidden = torch.randn(3, 21, 32, generator=gen, requires_grad=True)
+    weight = (torch.randn(300, 32, generator=gen) * 0.1).requires_grad_()
+    bias = (torch.randn(300, generator=gen) * 0.1).requires_grad_() if with_bias else None
+    labels = _labels(3, 21, 300, gen)
+    eager = _loss_and_grads(completion_cross_entropy, hidden, weight, bias, labels, logit_softcap=softcap,
+                            chunk_size=8, kernel="chunked")
+    fused = _loss_and_grads(completion_cross_entropy, hidden, weight, bias, labels, logit_softcap=softcap,
+                            chunk_size=8, kernel="fused")
+    torch.testing.assert_close(fused[0], eager[0], atol=1e-6, rtol=1e-5)
+    for got, want in zip(fused[1], eager[1]):
+        torch.testing.assert_close(got, want, atol=1e-6, rtol=1e-5)
+
+
+def test_num_labelled_selects_the_same_rows_without_sync_and_still_checks_labels():
+    gen = torch.Generator().manual_seed(2)
+    hidden = torch.randn(4, 11, 16, generator=gen, requires_grad=True)
+    weight = torch.randn(40, 16, generator=gen)
+    labels = _labels(4, 11, 40, gen)
+    count = int((labels[:, 1:] != -100).sum())
+    synced = _loss_and_grads(completion_cross_entropy, hidden, weight, None, labels, chunk_size=3)
+    sync_free = _loss_and_grads(completion_cross_entropy, hidden, weight, None, labels, chunk_size=3,
+                                num_labelled=count)
+    assert torch.equal(synced[0], sync_free[0]) and torch.equal(synced[1][0], sync_free[1][0])
+    labels[0, -3] = 40  # out of the vocabulary
+    with pytest.raises(RuntimeError, match=r"label ids must be in \[0, 40\)"):
+        completion_cross_entropy(hidden, weight, labels, num_labelled=count)
+
+
+def test_kernel_choice_on_cpu():
+    hidden, weight = torch.randn(1, 4, 8), torch.randn(10, 8)
+    labels = torch.tensor([[-100, 1, 2, 3]])
+    reference = completion_cross_entropy(hidden, weight, labels, kernel="chunked")
+    assert torch.equal(completion_cross_entropy(hidden, weight, labels, kernel="auto"), reference)  # CPU: chunked
+    for library in ("cce", "cce-exact", "liger"):
+        with pytest.raises(ValueError, match="needs a CUDA device"):
+            completion_cross_entropy(hidden, weight, labels, kernel=library)
+    with pytest.raises(ValueError, match="loss kernel must be"):
+        completion_cross_entropy(hidden, weight, labels, kernel="fast")
