@@ -51,8 +51,17 @@ def test_routed_layer_matches_bitsandbytes_and_can_be_switched_back(bias):
     assert isinstance(layer, bnb.nn.Linear4bit)  # peft and transformers still see a Linear4bit
 
 
+@pytest.fixture
+def scalar_cpp_kernels(monkeypatch):
+    """Inductor's C++ kernels without SIMD, as tests/test_model.py compiles them: faster to build on 2 cores, and
+    Inductor's precompiled-header cache breaks SIMD kernels built after scalar ones in the same process."""
+    import torch._inductor.config
+
+    monkeypatch.setattr(torch._inductor.config.cpp, "vec_isa_ok", False)
+
+
 @pytest.mark.parametrize("save_dense_weight", [False, True])
-def test_compiled_layer_matches_and_recomputes_the_dense_weight(save_dense_weight):
+def test_compiled_layer_matches_and_recomputes_the_dense_weight(save_dense_weight, scalar_cpp_kernels):
     reference_layer, layer = _nf4_layer(64, 128), _nf4_layer(64, 128)
     use_torch_nf4(layer, save_dense_weight=save_dense_weight)
     block = torch.nn.Sequential(layer, torch.nn.GELU())
