@@ -128,13 +128,17 @@ def test_tiny_gemma3_lora_loss_and_grads_match_hf(dtype, softcap, tol):
 # --------------------------------------------------------------------------- kernels and sync-free row selection
 @pytest.mark.parametrize("softcap", [None, 30.0])
 @pytest.mark.parametrize("with_bias", [False, True])
-def test_fused_kernel_matches_eager_chunks(softcap, with_bias, monkeypatch):
+def test_fused_kernel_matches_eager_chunks(softcap, with_bias):
     """The compiled elementwise path (what `auto` runs on a GPU) gives the eager chunks' loss and gradients."""
     import torch._inductor.config
 
     # Scalar C++ kernels, as in tests/test_model.py: Inductor's precompiled-header cache breaks SIMD kernels built
     # after scalar ones in one process.
-    monkeypatch.setattr(torch._inductor.config.cpp, "vec_isa_ok", False)
+    with torch._inductor.config.patch({"cpp.vec_isa_ok": False}):
+        _fused_matches_eager(softcap, with_bias)
+
+
+def _fused_matches_eager(softcap, with_bias):
     gen = torch.Generator().manual_seed(1)
     hidden = torch.randn(3, 21, 32, generator=gen, requires_grad=True)
     weight = (torch.randn(300, 32, generator=gen) * 0.1).requires_grad_()

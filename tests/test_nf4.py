@@ -52,12 +52,14 @@ def test_routed_layer_matches_bitsandbytes_and_can_be_switched_back(bias):
 
 
 @pytest.fixture
-def scalar_cpp_kernels(monkeypatch):
+def scalar_cpp_kernels():
     """Inductor's C++ kernels without SIMD, as tests/test_model.py compiles them: faster to build on 2 cores, and
-    Inductor's precompiled-header cache breaks SIMD kernels built after scalar ones in the same process."""
+    Inductor's precompiled-header cache breaks SIMD kernels built after scalar ones in the same process. (Through
+    config.patch: pytest's monkeypatch cannot restore torch's context-variable config entries.)"""
     import torch._inductor.config
 
-    monkeypatch.setattr(torch._inductor.config.cpp, "vec_isa_ok", False)
+    with torch._inductor.config.patch({"cpp.vec_isa_ok": False}):
+        yield
 
 
 @pytest.mark.parametrize("save_dense_weight", [False, True])
