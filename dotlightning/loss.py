@@ -151,7 +151,9 @@ class _ChunkedCompletionCE(torch.autograd.Function):
         grad_h = torch.empty_like(h) if need_h else None
         grad_w = torch.zeros(weight.shape, dtype=acc, device=weight.device) if need_w else None
         grad_b = torch.zeros(weight.shape[0], dtype=acc, device=weight.device) if need_b else None
-        denom_t = torch.tensor(denom, dtype=acc, device=h.device)  # a tensor: no recompile per batch
+        # A tensor, so the compiled kernel does not recompile per batch; made by a fill kernel, because a host-to-device
+        # copy (torch.tensor(denom, device=...)) would wait for the stream and undo the sync-free row selection.
+        denom_t = torch.full((), denom, dtype=acc, device=h.device)
         for start in range(0, n, chunk_size):
             hc = h[start:start + chunk_size]
             yc = targets[start:start + chunk_size]
