@@ -31,7 +31,9 @@ inside the model), then ``completion_cross_entropy``. ``naive_cross_entropy`` is
 
 from __future__ import annotations
 
-from typing import Any, Literal, Mapping
+import functools
+import importlib.util
+from typing import Any, Literal, Mapping, get_args
 
 import torch
 import torch.nn.functional as F
@@ -282,27 +284,23 @@ def completion_cross_entropy(hidden: Tensor, lm_head_weight: Tensor, labels: Ten
                                       denom, need_h, need_w, need_b, kernel == "fused")
 
 
+@functools.cache
+def _installed(module: str) -> bool:
+    """Whether ``module`` can be imported; looked up once, as this runs every training step."""
+    return importlib.util.find_spec(module) is not None
+
+
 def resolve_loss_kernel(kernel: LossKernel, h: Tensor, bias: Tensor | None) -> str:
     """The kernel ``completion_cross_entropy`` runs: ``auto`` becomes ``fused`` on CUDA, else ``chunked``; a library
     kernel that cannot run here raises with the fix."""
-    if kernel not in ("auto", "chunked", "fused", "cce", "cce-exact", "liger"):
-        raise ValueError(f"loss kernel must be auto, chunked, fused, cce, cce-exact or liger, got {kernel!r}")
-    if kernel == "auto":
-        try:  # the fused kernel is compiled by Inductor, which generates Triton code on GPUs
-            import triton  # noqa: F401
-        except ImportError:
-            return "chunked"
-        return "fused" if h.is_cuda else "chunked"
+    if kernel not in get_args(LossKernel):
+        raise ValueError(f"loss kernel must be one of {', '.join(get_args(LossKernel))}, got {kernel!r}")
+    if kernel == "auto":  # the fused kernel is compiled by Inductor, which generates Triton code on GPUs
+        return "fused" if h.is_cuda and _installed("triton") else "chunked"
     if kernel in ("chunked", "fused"):
         return kernel
-    usable = h.is_cuda and (bias is None or kernel == "liger")
     module = "liger_kernel" if kernel == "liger" else "cut_cross_entropy"
-    if usable:
-        try:
-            __import__(module)
-        except ImportError:
-            usable = False
-    if not usable:
+    if not (h.is_cuda and (bias is None or kernel == "liger") and _installed(module)):
         raise ValueError(
             f"loss kernel {kernel!r} needs a CUDA device, the package {module.replace('_', '-')} installed, and "
             f"{'' if kernel == 'liger' else 'an LM head without bias'}; use kernel 'chunked' (any device) or 'auto'."
