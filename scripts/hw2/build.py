@@ -3,7 +3,7 @@ Usage: python scripts/hw2/build.py"""
 import json, os, sys
 sys.path.insert(0, os.path.dirname(__file__))
 import common
-for mod in ("code1", "code2", "tables", "docs", "nl"):
+for mod in ("code1", "code2", "extra", "tables", "docs", "nl"):
     __import__(mod)
 root = os.path.join(os.path.dirname(__file__), "..", "..")
 out = os.path.join(root, "results", "handwritten", "prompts-v2.jsonl")

@@ -69,7 +69,7 @@ public class OrderService {
     public Receipt checkout(Cart cart) {
         validateCart(cart);
         Money total = computeTotal(cart);
-        chargeCard(cart.getCustomer(), total);
+        chargeCard(cart, total);
         return issueReceipt(cart, total);
     }
 
@@ -87,7 +87,7 @@ public class OrderService {
     }
 
     private Receipt issueReceipt(Cart cart, Money total) {
-        sendEmail(cart.getCustomer());
+        sendEmail(cart);
         return new Receipt(total);
     }
 }
@@ -319,7 +319,7 @@ add("call_graph", "code", '''
 def train(cfg):
     model = build_model(cfg)
     loader = make_loader(cfg)
-    for epoch in range(cfg.epochs):
+    for epoch in cfg.epochs:
         train_epoch(model, loader)
         evaluate(model)
     save_checkpoint(model)
