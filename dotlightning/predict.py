@@ -44,6 +44,8 @@ def generate(
     adapter: str | None = str(SHIPPED_ADAPTER),
     base_model: str | None = None,
     quantization: Literal["nf4", "none"] = "none",
+    prompt_style: Literal["tags", "chat"] | None = None,
+    system_prompt: str | None = None,
     prompt_field: str = "prompt",
     batch_size: int = 8,
     max_new_tokens: int = 512,
@@ -60,6 +62,9 @@ def generate(
         base_model: Base model; default: the one recorded with the adapter.
         quantization: Base weights for decoding: none (bf16, default; how the adapter is merged and how README's
             results were scored) or nf4 (4-bit, less memory, slower to decode).
+        prompt_style: tags or chat; default: the style recorded with the adapter (tags without an adapter). Scoring
+            an instruction-tuned base honestly needs ``chat``, its own template.
+        system_prompt: System instruction; default: the adapter's, else "You are a DOT graph generator."
         prompt_field: Field of the input records that holds the description.
         batch_size: Prompts per generation batch.
         max_new_tokens: Token limit per graph (generation also stops once the graph's braces close).
@@ -78,7 +83,8 @@ def generate(
         raise FileNotFoundError(f"adapter {adapter!r} has no adapter_config.json; train one with `fit` or pass --adapter DIR")
     metadata = read_adapter_metadata(adapter) if adapter else {}
     base_model = base_model or metadata.get("base_model") or "embedded:gemma3-270m"
-    fmt = PromptFormat(style=metadata.get("prompt_style", "tags"), system=metadata.get("system_prompt") or DEFAULT_SYSTEM)
+    fmt = PromptFormat(style=prompt_style or metadata.get("prompt_style", "tags"),
+                       system=system_prompt or metadata.get("system_prompt") or DEFAULT_SYSTEM)
 
     module = DotLoRAModule(base_model=base_model, quantization=quantization, adapter=adapter or None)
     target = torch.device("cuda" if device == "auto" and torch.cuda.is_available() else ("cpu" if device == "auto" else device))

@@ -1,0 +1,117 @@
+#!/usr/bin/env bash
+# Base vs QLoRA-tuned Qwen2.5-Coder Instruct on the offline GPU box, through the CLI and the configs only.
+#   bash scripts/gpu_qwen.sh setup                   # every call: install what this call carried (idempotent)
+#   bash scripts/gpu_qwen.sh start SIZE RUN [RUN...] # SIZE 1.5b | 0.5b; returns at once, runs detached (setsid)
+#   bash scripts/gpu_qwen.sh memory                  # peak memory of the 1.5B QLoRA step at 4 x 512 (+ gc)
+#   bash scripts/gpu_qwen.sh wait SECONDS            # progress; tars every result so far to $OUT/runs.tgz
+# Kit (.offline, from ../shared/offline/bundle.sh, one 40 MiB part per call): wheels-bnb/ (bitsandbytes alone, it
+# is 43 MB), wheels/ + debs/, model-q15-NN/ and model-q05-NN/ parts, tok/ (the tokenizer files converted on the CPU
+# machine, whose transformers converts GGUF tokenizers as the user's does).
+# A run NAME is "fit:<recipe>" or "base:<style>" (see run_one). Each writes R/SIZE-NAME/: the CSV log (loss curve),
+# adapter, predictions-<eval>.jsonl, scores-<eval>.json and timings; the GPU is shared by all runs, since each fit is
+# bound by the host (kernel launches), not the GPU.
+set -uo pipefail
+cmd=${1:?usage: gpu_qwen.sh setup|start|memory|wait ...}; shift
+R=/tmp/qwen-runs
+prefix=/tmp/offline
+export DOTLIGHTNING_CACHE=$prefix/cache HF_HUB_OFFLINE=1 TOKENIZERS_PARALLELISM=false PYTHONUNBUFFERED=1
+export DOTLIGHTNING_QWEN2_5_CODER_1_5B_GGUF=$prefix/model/qwen2.5-coder-1.5b-instruct-q4_k_m.gguf
+export DOTLIGHTNING_QWEN2_5_CODER_0_5B_GGUF=$prefix/model/qwen2.5-coder-0.5b-instruct-q4_k_m.gguf
+export PYTHONPATH="$prefix/site:$PWD${PYTHONPATH:+:$PYTHONPATH}"
+export LD_LIBRARY_PATH="$prefix/sys/usr/lib/x86_64-linux-gnu:$prefix/sys/lib/x86_64-linux-gnu${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
+export PYTORCH_CUDA_ALLOC_CONF=expandable_segments:True OMP_NUM_THREADS=2
+mkdir -p "$R"
+
+spec() { echo "embedded:qwen2.5-coder-$1-instruct"; }
+
+run_one() {  # SIZE NAME
+  local size=$1 name=$2 out=$R/$1-$2 config=configs/qwen2.5-coder-$1.yaml
+  mkdir -p "$out"
+  local t0=$SECONDS adapter="" style=chat
+  # The experiment's speed settings: batch 16 x 1 is the same effective batch as 4 x 4 (the same optimizer steps),
+  # with a quarter of the host-bound launches; an H200 needs no checkpointing. 32 validation prompts per epoch.
+  local fast=(--data.batch_size 16 --trainer.accumulate_grad_batches 1 --model.gradient_checkpointing false
+              --model.generate_max_samples 32 --model.generate_batch_size 32 --data.eval_batch_size 32
+              --trainer.default_root_dir "$out" --trainer.logger.init_args.save_dir "$out")
+  case $name in
+    base-chat) style=chat ;;
+    base-tags) style=tags ;;
+    seed) python3 -m dotlightning fit --config "$config" --config configs/recipes/seed.yaml "${fast[@]}"; style=tags ;;
+    all-chat-2e-4) python3 -m dotlightning fit --config "$config" "${fast[@]}" ;;
+    all-chat-5e-4) python3 -m dotlightning fit --config "$config" --model.learning_rate 5.0e-4 "${fast[@]}" ;;
+    all-tags-5e-4) python3 -m dotlightning fit --config "$config" --model.learning_rate 5.0e-4 --data.prompt_style tags "${fast[@]}"; style=tags ;;
+    all-chat-1e-3) python3 -m dotlightning fit --config "$config" --model.learning_rate 1.0e-3 "${fast[@]}" ;;
+    *) echo "unknown run $name"; return 2 ;;
+  esac
+  [[ $name == base-* ]] || adapter=$(ls -d "$out"/*/version_*/adapter 2>/dev/null | tail -1)
+  [[ $name == base-* || -n $adapter ]] || { echo "== $size-$name: FAILED (no adapter)"; return 1; }
+  echo "fit_seconds $((SECONDS - t0))" > "$out/timings.txt"
+  for eval in test smcat hand1 hand2 train; do
+    local t1=$SECONDS
+    python3 -m dotlightning generate --input "$R/eval/$eval.jsonl" --output "$out/predictions-$eval.jsonl" \
+      --adapter "$adapter" --base_model "$(spec "$size")" --prompt_style "$style" --batch_size 64 --max_new_tokens 1024 \
+      && python3 -m dotlightning score --input "$out/predictions-$eval.jsonl" --group_by '[kind,source]' --quiet true | tail -1 > "$out/scores-$eval.json"
+    echo "generate_${eval}_seconds $((SECONDS - t1))" >> "$out/timings.txt"
+  done
+  echo "== $size-$name: done in $((SECONDS - t0)) s; test $(python3 -c "import json;d=json.load(open('$out/scores-test.json'));print({k:round(d[k],3) for k in ('parse_rate','node_f1','edge_f1')})" 2>&1 | tail -1)"
+}
+
+case $cmd in
+setup)
+  mkdir -p $prefix/site $prefix/sys $prefix/model
+  for w in .offline/wheels-bnb/*.whl .offline/wheels/*.whl; do
+    [[ -e $w && ! -e $prefix/site/.$(basename "$w") ]] || continue
+    python3 -m pip install -q --no-index --no-deps --no-compile --no-cache-dir --target $prefix/site "$w" && touch "$prefix/site/.$(basename "$w")"
+  done
+  for d in .offline/debs/*.deb; do [[ -e $d ]] && dpkg -x "$d" $prefix/sys; done
+  for p in .offline/model-*/*.part* .offline/model-*/*.sha256; do [[ -e $p ]] && cp "$p" $prefix/model/; done
+  [[ -d .offline/tok ]] && cp -r .offline/tok $prefix/
+  [[ -d .offline/eval ]] && mkdir -p "$R/eval" && cp .offline/eval/*.jsonl "$R/eval/"
+  for sum in $prefix/model/*.gguf.sha256; do
+    [[ -e $sum ]] || continue; gguf=${sum%.sha256}; [[ -e $gguf ]] && continue
+    n=$(ls "$gguf".part* 2>/dev/null | wc -l)
+    cat "$gguf".part* > "$gguf.tmp" 2>/dev/null
+    if [[ $(sha256sum "$gguf.tmp" | cut -d' ' -f1) == $(cat "$sum") ]]; then mv "$gguf.tmp" "$gguf"; rm -f "$gguf".part*; echo "ready: $gguf"
+    else rm -f "$gguf.tmp"; echo "$(basename "$gguf"): $n parts so far"; fi
+  done
+  ;;
+convert)  # SIZE: the GGUF -> bf16 checkpoint once, then the CPU machine's tokenizer files over the box's
+  size=$1
+  dir=$(python3 -c "from dotlightning.base_models import resolve_base_model as r; print(r('$(spec "$size")'))" | tail -1)
+  tok=$prefix/tok/q${size/./}.tar.xz
+  [[ -f $tok ]] && tar -C "$dir" -xJf "$tok"
+  echo "converted: $dir"; ls "$dir"
+  ;;
+start)
+  size=$1; shift
+  mkdir -p "$R/eval"
+  head -n 200 data/test.jsonl > "$R/eval/test.jsonl"
+  head -n 100 data/train.jsonl > "$R/eval/train.jsonl"
+  cp results/handwritten/prompts.jsonl "$R/eval/hand1.jsonl"
+  cp results/handwritten/prompts-v2.jsonl "$R/eval/hand2.jsonl"
+  bash "$0" convert "$size" > "$R/convert-$size.log" 2>&1 || { cat "$R/convert-$size.log"; exit 1; }
+  for name in "$@"; do
+    setsid nohup bash "$0" one "$size" "$name" > "$R/$size-$name.log" 2>&1 < /dev/null &
+  done
+  echo "started $size: $*"; tail -3 "$R/convert-$size.log"
+  ;;
+one) run_one "$1" "$2" ;;
+memory)
+  for targets in q_proj,v_proj all-linear; do
+    python3 scripts/measure_memory.py --base_model "$(spec 1.5b)" --targets $targets --batch 4 --length 512 --accumulate 4 2>&1 | tail -1
+  done | tee "$R/memory.jsonl"
+  ;;
+wait)
+  deadline=$((SECONDS + $1))
+  while (( SECONDS < deadline )); do
+    running=$(pgrep -f "gpu_qwen.sh one" | wc -l)
+    (( running == 0 )) && break
+    sleep 10
+  done
+  grep -h "^== \|Error\|error:" "$R"/*.log 2>/dev/null | tail -30
+  for log in "$R"/*-*.log; do echo "$(basename "$log"): $(tr '\r' '\n' < "$log" | grep -v '^\s*$' | tail -1 | cut -c1-160)"; done
+  nvidia-smi --query-gpu=memory.used,utilization.gpu --format=csv,noheader
+  echo "running: $(pgrep -f 'gpu_qwen.sh one' | wc -l)"
+  [[ -n ${OUT:-} ]] && tar -C "$R" -czf "$OUT/runs.tgz" --exclude='*.ckpt' --exclude='eval' . && ls -la "$OUT"
+  ;;
+esac
