@@ -58,7 +58,10 @@ def code_record(rng: random.Random, split: str, key: str) -> tuple[str, str, Gra
     if not notes and rng.random() < 0.12:
         main = ""  # pasted with no instruction at all: the format implies the graph
     body = _fence(rng, lang, text)
-    head = " ".join(x for x in [main] + notes if x)
+    head = ""
+    for x in [main] + notes:
+        if x:
+            head += ("" if not head else " " if head[-1] in ".:?!)" else ". ") + x
     if not head:
         return kind, body, g
     if rng.random() < 0.55:

@@ -94,9 +94,9 @@ def _call_stmt(lang: str, f: str, rng) -> str:
     if lang == "go":
         return [f"{f}()", f"v := {f}()", f"if err := {f}(); err != nil {{\n\t\treturn err\n\t}}"][int(r * 3)]
     if lang == "rust":
-        return [f"{f}();", f"let v = {f}()?;", f"self.{f}();"][int(r * 3)]
+        return [f"{f}()?;", f"let v = {f}()?;", f"{f}()?;"][int(r * 3)]
     if lang == "ts":
-        return [f"{f}();", f"const v = await {f}();", f"this.{f}();"][int(r * 3)]
+        return [f"{f}();", f"const v = await {f}();", f"await {f}();"][int(r * 3)]
     if lang == "java":
         return [f"{f}();", f"var v = {f}();", f"this.{f}();"][int(r * 3)]
     return [f"{f}();", f"int rc = {f}();", f"if ({f}() < 0) return -1;"][int(r * 3)]
@@ -111,6 +111,8 @@ def _fn_block(lang: str, f: str, calls: list[str], rng) -> str:
         body.insert(rng.randrange(len(body) + 1), {"go": "log.Println(\"step\")", "rust": "println!(\"step\");",
                                                     "ts": "console.log(\"step\");", "java": "log.info(\"step\");",
                                                     "c": "counter++;"}[lang])
+    if calls and lang in ("go", "rust", "c"):
+        body.append({"go": "return nil", "rust": "Ok(())", "c": "return 0;"}[lang])
     inner = "\n".join(ind + b for b in body)
     if lang == "go":
         return f"func {f}() error {{\n{inner}\n}}"
@@ -435,7 +437,13 @@ def f_ci(rng, split):
         lines = [f"name: {rng.choice(['CI', 'ci', 'build', 'release', 'pipeline'])}", "on: [push, pull_request]", "",
                  "jobs:"]
     else:
-        lines = ["stages:"] + [f"  - {s}" for s in rng.sample(["build", "test", "deploy", "verify", "ship"], 3)] + [""]
+        depth: dict[int, int] = {}
+        for i in range(n):  # GitLab stage = longest chain of needs above the job
+            depth[i] = max((depth[k] + 1 for k in needs.get(i, [])), default=0)
+        stage_names = rng.choice([["prepare", "build", "test", "package", "deploy", "verify", "release", "notify"],
+                                  [f"stage-{d + 1}" for d in range(n)]])
+        used = sorted(set(depth.values()))
+        lines = ["stages:"] + [f"  - {stage_names[d]}" for d in used] + [""]
     for i, j in enumerate(jobs):
         up = [jobs[k] for k in sorted(needs.get(i, []))]
         if gh:
@@ -447,6 +455,7 @@ def f_ci(rng, split):
             lines.append(f"    steps:\n      - run: make {j}")
         else:
             lines.append(f"{j}:")
+            lines.append(f"  stage: {stage_names[depth[i]]}")
             lines.append(f"  script: ./ci/{j}.sh")
             if up:
                 lines.append("  needs: [" + ", ".join(f'"{u}"' if rng.random() < 0.5 else u for u in up) + "]")
