@@ -70,7 +70,8 @@ PROSE_SHARE = 0.42
 # Go/Java/TS/Rust/C, SQL, build/CI/manifest files, edge lists, transition tables, enum + switch state machines,
 # documentation excerpts, long grouped / undirected descriptions), and train grows by EXTRA_TRAIN v4 records
 # appended after its 3600 v2/v3 ones. Drawn from its own rng stream, after the v2 bookkeeping, like v3's prose.
-FORMAT_SHARE = 0.4
+# val/test replace more (0.6) so that their v4 fraction (~48%) matches train's (0.4 * 2880 + 1200 of 4800, ~49%).
+FORMAT_SHARE = {"train": 0.4, "val": 0.6, "test": 0.6}
 EXTRA_TRAIN = {"train": 1200}
 
 
@@ -191,7 +192,7 @@ def build(seed: int = 0, smcat: SmcatRenderer | None = None) -> tuple[dict[str, 
             v2_prompts.add(r["prompt"])
             if split == "train":
                 v2_train_ids |= vocab_ids(r["_nodes"])
-            v4 = r["source"] != "smcat" and v4_rng.random() < FORMAT_SHARE
+            v4 = r["source"] != "smcat" and v4_rng.random() < FORMAT_SHARE[split]
             prose = not v4 and r["source"] in ("nl", "docs") and prose_rng.random() < PROSE_SHARE
             if v4:
                 r = _draw_v4(v4_rng, split, seen_prompts, train_ids, dropped)

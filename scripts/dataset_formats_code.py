@@ -748,5 +748,5 @@ def f_enum_switch(rng, split):
 
 CODE_FORMATS = {"call_graph": (f_call_graph, 1.0), "imports": (f_imports, 1.6), "sql": (f_sql, 1.0),
                 "build": (f_build, 1.3), "ci": (f_ci, 0.9), "manifest": (f_manifest, 1.0),
-                "edge_list": (f_edge_list, 0.8), "transition_table": (f_transition_table, 0.9),
-                "enum_switch": (f_enum_switch, 0.8)}
+                "edge_list": (f_edge_list, 1.1), "transition_table": (f_transition_table, 0.9),
+                "enum_switch": (f_enum_switch, 1.1)}

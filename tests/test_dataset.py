@@ -60,7 +60,7 @@ def test_other_seed_differs():
 
 def _expected_mix(split: str) -> dict[str, float]:
     from dataset_formats import V4_SOURCES
-    n, extra, f = build_dataset.SIZES[split], build_dataset.EXTRA_TRAIN.get(split, 0), build_dataset.FORMAT_SHARE
+    n, extra, f = build_dataset.SIZES[split], build_dataset.EXTRA_TRAIN.get(split, 0), build_dataset.FORMAT_SHARE[split]
     v4 = n * (1 - SOURCES["smcat"]) * f + extra
     counts = {k: n * share * (1 if k == "smcat" else 1 - f) + v4 * V4_SOURCES.get(k, 0) for k, share in SOURCES.items()}
     return {k: c / (n + extra) for k, c in counts.items()}
