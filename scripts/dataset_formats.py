@@ -84,11 +84,16 @@ UND_SAY = ["{a} -- {b}", "{a} is linked to {b}", "{a} and {b} are connected", "a
            "{a} peers with {b}", "{a} is cabled to {b}"]
 
 
-def _group_names(rng, split, n_groups, sizes):
-    """(group titles, per-group node IDs), the IDs in one style: snake, kebab or dotted `group.name`."""
+PREFIXES = ["api", "web", "db", "ops", "core", "auth", "ml", "io", "ui", "net", "app", "svc", "pay", "etl"]
+
+
+def _group_names(rng, split, n_groups, sizes, dotted=False):
+    """(group titles, per-group node IDs), the IDs in one style: snake, kebab or dotted `prefix.name`."""
     titles = words(rng, split, rng.choice(["tier", "cluster_word", "p_team"]), n_groups)
-    style = rng.choice(["snake", "snake", "snake", "kebab", "dotted"])
-    ws = [w for w in words(rng, split, rng.choice(["module", "service", "p_component", "function", "host"]), 200)
+    style = "dotted" if dotted else rng.choice(["snake", "snake", "snake", "kebab"])
+    if dotted:
+        titles = rng.sample(PREFIXES, n_groups)
+    ws = [w for w in words(rng, split, rng.choice(["module", "module", "service", "function", "stage"]), 200)
           if len(split_words(w)) <= (2 if style == "kebab" else 1) and len(w) <= 12]  # short: 12+ nodes in 512 tokens
     base = list(dict.fromkeys(_kebab(w) if style == "kebab" else _snake(w) for w in ws))[:sum(sizes)]
     if len(base) < sum(sizes) or len(titles) < n_groups:
@@ -97,22 +102,34 @@ def _group_names(rng, split, n_groups, sizes):
     for t, s in zip(titles, sizes):
         ids = base[k:k + s]
         k += s
-        if style == "dotted":
-            ids = [f"{_snake(t).split('_')[0]}.{i}" for i in ids]
+        if style == "dotted":  # `core.lexer`: the prefix names the group
+            ids = [f"{_prefix(t)}.{i}" for i in ids]
         out.append(ids)
     flat = [i for ids in out for i in ids]
-    if len(set(flat)) != len(flat):
+    if len(set(flat)) != len(flat) or (style == "dotted" and len({_prefix(t) for t in titles}) < len(titles)):
         return None
     return titles, out, style
 
 
+def _prefix(title: str) -> str:
+    return _snake(title).split("_")[0]
+
+
 def _say(n: str, style: str) -> str:
-    return f"`{n}`" if style == "dotted" else n
+    return n
+
+
+PREFIX_ASKS = ["Cluster the nodes by the prefix before the dot, one cluster per prefix, labelled with it.",
+               "One labelled cluster per name prefix (the part before the dot).",
+               "Group by prefix: a cluster for each prefix, with the prefix as its label.",
+               "Put nodes that share a prefix (before the '.') in one cluster labelled with that prefix.",
+               "Keep the IDs exactly as written and cluster them by prefix (label = prefix)."]
 
 
 def long_clustered(rng, split, directed=True):
-    n_groups = rng.randint(3, 5)
-    total = rng.randint(12, 14) if rng.random() < 0.8 else rng.randint(15, 18)
+    dotted = directed and rng.random() < 0.25  # `api.users` IDs cost ~3x: fewer nodes, short prefixes
+    n_groups = rng.randint(2, 3) if dotted else rng.randint(3, 5)
+    total = rng.randint(8, 11) if dotted else rng.randint(12, 14) if rng.random() < 0.8 else rng.randint(15, 18)
     sizes = [1] * n_groups
     for _ in range(total - n_groups):
         sizes[rng.randrange(n_groups)] += 1
@@ -127,14 +144,15 @@ def long_clustered(rng, split, directed=True):
             k += s
         style = "kebab" if any(c in "".join(names) for c in "-.") else "snake"
     else:
-        got = _group_names(rng, split, n_groups, sizes)
+        got = _group_names(rng, split, n_groups, sizes, dotted)
         if not got:
             return None
         titles, groups, style = got
     flat = [i for ids in groups for i in ids]
     g = Graph(directed=directed)
     for t, ids in zip(titles, groups):
-        g.clusters.append(Cluster(_snake(t), P._title(t), list(ids)))
+        label = _prefix(t) if style == "dotted" else P._title(t)
+        g.clusters.append(Cluster(_snake(label), label, list(ids)))
         for i in ids:
             g.node(i)
     # edges: a spanning chain across nodes plus a few extras; first-seen order is the text order
@@ -194,16 +212,16 @@ def long_clustered(rng, split, directed=True):
         lead = rng.choice(["Adjacency:", "Links (node: neighbours):" if not directed else "Edges (node: targets):"])
     else:
         lead = rng.choice(["Links:", "Edges:", "Connections:", ""])
-    sep = "\n" if eform != "say" or rng.random() < 0.5 else "; "
+    sep = "\n" if eform != "say" or style == "dotted" or rng.random() < 0.5 else "; "
     etext = (lead + "\n" if lead else "") + sep.join(elines) + ("." if sep == "; " else "")
-    asks = [pick(rng, CLUSTER_ASKS, split)]
+    asks = [pick(rng, PREFIX_ASKS if style == "dotted" else CLUSTER_ASKS, split)]
     if not directed:
         asks.append(rng.choice(["Undirected.", "It's an undirected network.", "No arrows: undirected.",
                                 "Use an undirected graph."]))
     ask = " ".join(asks)
     if rng.random() < 0.3:
         ask = pick(rng, LONG_ASKS, split) + " " + ask
-    parts = [gtext, etext]
+    parts = [etext] if style == "dotted" else [gtext, etext]  # the prefixes already say the groups
     text = (ask + "\n\n" + "\n\n".join(parts)) if rng.random() < 0.5 else ("\n\n".join(parts) + "\n\n" + ask)
     return ("clustered" if directed else "network"), text, g
 
