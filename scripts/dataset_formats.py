@@ -242,13 +242,14 @@ DOC_ASKS = ["Draw the graph described in the {h} section.", "Diagram what the {h
 DOC_BUILDERS = {"readme": [P.p_architecture, P.p_dependency, P.p_classes, P.p_state_machine, P.p_dataflow],
                 "runbook": [P.p_process, P.p_flowchart],
                 "adr": [P.p_architecture, P.p_dataflow, P.p_network, P.p_org]}
+DOC_BUILDERS["wiki"] = DOC_BUILDERS["readme"] + DOC_BUILDERS["adr"] + [P.p_process]
 HEADS = {"architecture": "Architecture", "dependency": "Module layout", "class_hierarchy": "Data model",
          "state_machine": "Lifecycle", "pipeline": "Data flow", "process": "Procedure", "flowchart": "Decision steps",
          "network": "Topology", "tree": "Ownership"}
 
 
 def doc_record(rng: random.Random, split: str) -> tuple[str, str, Graph]:
-    fmt = pick(rng, ["readme", "runbook", "adr", "readme", "runbook"], split)
+    fmt = pick(rng, ["readme", "runbook", "adr", "readme", "wiki"], split)  # wiki pages: val/test only
     kind, text, g = rng.choice(DOC_BUILDERS[fmt])(rng, split)
     text = text.strip()
     head = HEADS.get(kind, "Overview")
@@ -265,6 +266,11 @@ def doc_record(rng: random.Random, split: str) -> tuple[str, str, Graph]:
                f"Dashboards are linked in the team wiki; page only during business hours unless it is {sev}.\n\n"
                f"## {head}\n\n{text}\n\n## After the incident\n\nWrite a short postmortem and link it in the "
                f"channel.")
+    elif fmt == "wiki":
+        team = " ".join(words(rng, split, "p_team", 1) or ["platform team"])
+        doc = (f"h1. {P._title(topic)} overview\n\nThis page is maintained by {team}. Last reviewed in "
+               f"{rng.choice(['March', 'June', 'September', 'December'])}.\n\nh2. {head}\n\n{text}\n\nh2. Links\n\n"
+               f"* Dashboard\n* On-call rota\n* Postmortems")
     else:
         n = rng.randint(3, 60)
         head = rng.choice(["Context", "Design", "Proposal"])
