@@ -236,7 +236,12 @@ def f_imports(rng, split):
             std_used |= bool(std)
             inc = [f"#include {s}" for s in std] + [f'#include "{d}"' for d in deps]
             cm = rng.choice(["// {}", "/* {} */", "/* file: {} */"]).format(me)
-            blocks.append(cm + "\n" + "\n".join(inc) + ("\n" if inc else ""))
+            stem = me.rsplit("/", 1)[-1].split(".")[0]
+            header = me.endswith((".h", ".hpp"))
+            pre = ["#pragma once"] if header and rng.random() < 0.5 else []
+            decl = (f"int {stem}_init(void);" if lang == "c" else f"class {_camel(stem, True)};") if header else (
+                "int main(void) { return 0; }" if lang == "c" else "int main() { return 0; }")
+            blocks.append("\n".join([cm] + pre + inc + ([""] if inc else []) + [decl]))
         for d in deps:
             g.edge(me, d)
         if not deps:
