@@ -5,7 +5,9 @@
 
 Read top to bottom:
   1. mix      - which source/kind each record gets (nl 45%, code 20%, smcat 20%, docs 15%); since v3, a share
-                (PROSE_SHARE) of nl/docs records is replaced by a dataset_prose record drawn from its own stream
+                (PROSE_SHARE) of nl/docs records is replaced by a dataset_prose record drawn from its own stream;
+                since v4, a share (FORMAT_SHARE) of nl/code/docs records is replaced by a dataset_formats record
+                (own stream too), and train gets EXTRA_TRAIN more v4 records after its 3600 (docs/dataset.md)
   2. generate - dataset_sources builds a graph + a prompt written from it; dataset_dot writes the completion.
                 smcat is different: dataset_smcat writes a random smcat program and the completion is EXACTLY what
                 state-machine-cat 14.0.8 renders for it (`smcat -T dot`, stripped), read from the committed cache
@@ -17,7 +19,8 @@ Read top to bottom:
   4. write    - JSON lines, sorted keys, ensure_ascii=False
 Helpers: dataset_dot (canonical DOT writer), dataset_vocab (split-partitioned name pools),
 dataset_text (phrasing), dataset_kinds (graph builders per kind), dataset_sources (nl/docs/code/smcat),
-dataset_smcat (smcat program generator), smcat_render (render cache + node bridge).
+dataset_smcat (smcat program generator), smcat_render (render cache + node bridge), dataset_formats and
+dataset_formats_code (v4: more languages and formats, docs excerpts, long grouped descriptions).
 
 After changing the smcat generator: `python scripts/build_dataset.py --out data --prune-smcat-cache` (renders the
 new programs with node once, and leaves exactly the renders the shipped data uses in the cache); commit the cache.
@@ -36,6 +39,7 @@ from pathlib import Path
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
+from dataset_formats import choose as choose_format, gen_format  # noqa: E402
 from dataset_prose import gen_prose  # noqa: E402
 from dataset_sources import gen_code, gen_docs, gen_nl, gen_smcat  # noqa: E402
 from dataset_vocab import STRUCTURAL  # noqa: E402
@@ -62,6 +66,13 @@ MAX_EST_TOKENS_BY_SOURCE = {"smcat": 1150}
 # draws from its own rng stream AFTER the v2 record has been drawn and checked against the v2 bookkeeping, so the main
 # stream - and with it every code and smcat record (whose renders are cached) - is exactly what v2 generated.
 PROSE_SHARE = 0.42
+# Dataset v4 (dataset_formats): this share of the nl, code and docs records is replaced by a v4 record (code in
+# Go/Java/TS/Rust/C, SQL, build/CI/manifest files, edge lists, transition tables, enum + switch state machines,
+# documentation excerpts, long grouped / undirected descriptions), and train grows by EXTRA_TRAIN v4 records
+# appended after its 3600 v2/v3 ones. Drawn from its own rng stream, after the v2 bookkeeping, like v3's prose.
+# val/test replace more (0.6) so that their v4 fraction (~48%) matches train's (0.4 * 2880 + 1200 of 4800, ~49%).
+FORMAT_SHARE = {"train": 0.4, "val": 0.6, "test": 0.6}
+EXTRA_TRAIN = {"train": 1200}
 
 
 def estimate_tokens(text: str) -> float:
@@ -140,6 +151,21 @@ def gen_prose_record(rng: random.Random, split: str, source: str) -> dict:
     return {"kind": kind, "source": source, "prompt": prompt, "completion": g.to_dot(), "_nodes": list(g.nodes)}
 
 
+def gen_format_record(rng: random.Random, split: str, choice: tuple[str, str] | None = None) -> dict:
+    kind, source, prompt, g = gen_format(rng, split, choice)
+    return {"kind": kind, "source": source, "prompt": prompt, "completion": g.to_dot(), "_nodes": list(g.nodes)}
+
+
+def _draw_v4(rng: random.Random, split: str, seen_prompts: set[str], train_ids: set[str], dropped: Counter) -> dict:
+    choice = choose_format(rng)  # a rejected record is retried with the same source and format
+    while True:
+        r = gen_format_record(rng, split, choice)
+        why = _reject_reason(r, split, seen_prompts, train_ids)
+        if not why:
+            return r
+        dropped["v4_" + why] += 1
+
+
 def build(seed: int = 0, smcat: SmcatRenderer | None = None) -> tuple[dict[str, list[dict]], Counter]:
     """smcat: the render cache / node bridge for the smcat source (default: data/smcat-renders.jsonl.gz)."""
     smcat = smcat if smcat is not None else SmcatRenderer()
@@ -154,6 +180,7 @@ def build(seed: int = 0, smcat: SmcatRenderer | None = None) -> tuple[dict[str, 
     for split in ("train", "val", "test"):
         rng = random.Random(f"{seed}-{split}")
         prose_rng = random.Random(f"{seed}-{split}-prose")
+        v4_rng = random.Random(f"{seed}-{split}-v4")
         recs: list[dict] = []
         schedule = source_schedule(rng, SIZES[split])
         while len(recs) < SIZES[split]:
@@ -165,8 +192,11 @@ def build(seed: int = 0, smcat: SmcatRenderer | None = None) -> tuple[dict[str, 
             v2_prompts.add(r["prompt"])
             if split == "train":
                 v2_train_ids |= vocab_ids(r["_nodes"])
-            prose = r["source"] in ("nl", "docs") and prose_rng.random() < PROSE_SHARE
-            if prose or _reject_reason(r, split, seen_prompts, train_ids):
+            v4 = r["source"] != "smcat" and v4_rng.random() < FORMAT_SHARE[split]
+            prose = not v4 and r["source"] in ("nl", "docs") and prose_rng.random() < PROSE_SHARE
+            if v4:
+                r = _draw_v4(v4_rng, split, seen_prompts, train_ids, dropped)
+            elif prose or _reject_reason(r, split, seen_prompts, train_ids):
                 if r["source"] == "smcat":  # cannot be replaced without changing the render cache
                     raise SystemExit(f"smcat record {split}-{len(recs)} collides with v3 data")
                 if not prose:
@@ -180,6 +210,14 @@ def build(seed: int = 0, smcat: SmcatRenderer | None = None) -> tuple[dict[str, 
             ids = vocab_ids(r["_nodes"])
             if split == "train":
                 train_ids |= ids
+            seen_prompts.add(r["prompt"])
+            del r["_nodes"]
+            r["id"] = f"{split}-{len(recs):05d}"
+            recs.append(r)
+        while len(recs) < SIZES[split] + EXTRA_TRAIN.get(split, 0):  # v4 growth of train, after the v2/v3 records
+            r = _draw_v4(v4_rng, split, seen_prompts, train_ids, dropped)
+            if split == "train":
+                train_ids |= vocab_ids(r["_nodes"])
             seen_prompts.add(r["prompt"])
             del r["_nodes"]
             r["id"] = f"{split}-{len(recs):05d}"

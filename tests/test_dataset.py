@@ -58,6 +58,14 @@ def test_other_seed_differs():
     assert [r["prompt"] for r in data["val"]] != [r["prompt"] for r in shipped_val]
 
 
+def _expected_mix(split: str) -> dict[str, float]:
+    from dataset_formats import V4_SOURCES
+    n, extra, f = build_dataset.SIZES[split], build_dataset.EXTRA_TRAIN.get(split, 0), build_dataset.FORMAT_SHARE[split]
+    v4 = n * (1 - SOURCES["smcat"]) * f + extra
+    counts = {k: n * share * (1 if k == "smcat" else 1 - f) + v4 * V4_SOURCES.get(k, 0) for k, share in SOURCES.items()}
+    return {k: c / (n + extra) for k, c in counts.items()}
+
+
 def test_sizes_fields_kinds_sources(shipped):
     for s, recs in shipped.items():
         assert len(recs) >= MIN_SIZE[s]
@@ -68,8 +76,8 @@ def test_sizes_fields_kinds_sources(shipped):
         assert len(kinds) >= 10, kinds
         src = Counter(r["source"] for r in recs)
         assert set(src) == set(SOURCES)
-        for name, share in SOURCES.items():  # mix roughly as designed, and similar across splits
-            assert abs(src[name] / len(recs) - share) < 0.05, (s, src)
+        for name, share in _expected_mix(s).items():  # mix roughly as designed (v4 replaces a share, grows train)
+            assert abs(src[name] / len(recs) - share) < 0.05, (s, src, name, share)
     assert len({r["id"] for recs in shipped.values() for r in recs}) == sum(map(len, shipped.values()))
     train_kinds = set(r["kind"] for r in shipped["train"])
     for s in ("val", "test"):
