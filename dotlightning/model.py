@@ -55,6 +55,9 @@ class DotLoRAModule(L.LightningModule):
         generate_batch_size: Prompts per generation batch.
         max_new_tokens: Token limit per generated graph (generation also stops once the graph's braces close).
         log_samples: Generated samples written to the log directory (text and rendered SVG) per validation.
+        skip_nonfinite_loss: Drop (no backward, no update) a micro-batch whose loss is NaN/Inf, and an optimizer step
+            whose gradients are, instead of letting one bad update make every weight NaN (AMP's rule). Each skip is
+            counted and warned about. Costs a device sync per step; off by default.
     """
 
     def __init__(
@@ -81,6 +84,7 @@ class DotLoRAModule(L.LightningModule):
         generate_batch_size: int = 16,
         max_new_tokens: int = 512,
         log_samples: int = 4,
+        skip_nonfinite_loss: bool = False,
     ) -> None:
         super().__init__()
         if not 0 <= warmup_ratio < 1:
@@ -204,6 +208,18 @@ class DotLoRAModule(L.LightningModule):
                 if parameter.requires_grad and parameter.grad is None:
                     parameter.grad = torch.zeros_like(parameter)
 
+    def on_before_optimizer_step(self, optimizer: torch.optim.Optimizer) -> None:
+        # A finite loss can still give NaN/Inf gradients (seen on an H200 with Qwen2.5-Coder, nf4, bf16, 2026-12-01):
+        # one such update makes every weight NaN. With skip_nonfinite_loss the update is dropped instead (AMP's rule).
+        if not self.hparams.skip_nonfinite_loss:
+            return
+        grads = [p.grad for p in self.parameters() if p.requires_grad and p.grad is not None]
+        if grads and not bool(torch.isfinite(torch.stack(torch._foreach_norm(grads))).all()):
+            for parameter in self.parameters():
+                parameter.grad = None
+            self._skipped_nonfinite = getattr(self, "_skipped_nonfinite", 0) + 1
+            rank_zero_warn(f"non-finite gradients at global step {self.global_step}: update skipped")
+
     def optimizer_zero_grad(self, epoch: int, batch_idx: int, optimizer: torch.optim.Optimizer) -> None:
         optimizer.zero_grad(set_to_none=self.hparams.compile != "reduce-overhead")
 
@@ -212,6 +228,11 @@ class DotLoRAModule(L.LightningModule):
             torch.compiler.cudagraph_mark_step_begin()  # a new step: the last step's graph outputs may be overwritten
         loss = causal_lm_loss(self.model, batch, chunk_size=self.hparams.loss_chunk_size,
                               backbone=self._compiled_backbone, kernel=self.hparams.loss_kernel)
+        if self.hparams.skip_nonfinite_loss and not bool(torch.isfinite(loss.detach())):
+            self._skipped_nonfinite = getattr(self, "_skipped_nonfinite", 0) + 1
+            self.log("train/skipped_nonfinite", float(self._skipped_nonfinite), batch_size=1)
+            rank_zero_warn(f"non-finite training loss at global step {self.global_step}, batch {batch_idx}: skipped")
+            return None
         tokens = batch["attention_mask"].sum()
         self.log("train/loss", loss, prog_bar=True, batch_size=batch["input_ids"].shape[0])
         self.log("train/tokens", tokens.float(), reduce_fx="sum", batch_size=1)

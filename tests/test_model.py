@@ -318,3 +318,46 @@ def test_missing_model_offline_gives_one_line_error(monkeypatch):
     message = str(error.value)
     assert "no-such-org/no-such-model" in message and "local" in message and ".gguf" in message
     assert "\n" not in message
+
+
+class PoisonGradients(L.Callback):
+    """Makes the gradients of the given global steps NaN, as a finite loss did on the H200 (2026-12-01)."""
+
+    def __init__(self, steps: set[int]) -> None:
+        self.steps = steps
+
+    def on_after_backward(self, trainer, pl_module) -> None:
+        if trainer.global_step in self.steps:
+            next(p for p in pl_module.parameters() if p.requires_grad).grad.fill_(float("nan"))
+
+
+def test_nonfinite_gradients_skip_the_update_instead_of_poisoning_every_weight(tmp_path, pair_files):
+    module = make_module(skip_nonfinite_loss=True)
+    trainer = make_trainer(tmp_path, max_steps=3, callbacks=[PoisonGradients({1})], limit_val_batches=0)
+    trainer.fit(module, datamodule=make_data(module, pair_files))
+    assert module._skipped_nonfinite == 1
+    assert all(torch.isfinite(w).all() for w in lora_weights(module).values())
+
+    unguarded = make_module()
+    trainer = make_trainer(tmp_path, max_steps=3, callbacks=[PoisonGradients({1})], limit_val_batches=0)
+    trainer.fit(unguarded, datamodule=make_data(unguarded, pair_files))
+    assert not all(torch.isfinite(w).all() for w in lora_weights(unguarded).values())  # what the guard prevents
+
+
+def test_a_nonfinite_loss_is_skipped_when_asked(tmp_path, pair_files, monkeypatch):
+    import dotlightning.model as model_module
+
+    calls = {"n": 0}
+    real = model_module.causal_lm_loss
+
+    def nan_once(*args, **kwargs):
+        calls["n"] += 1
+        loss = real(*args, **kwargs)
+        return loss * float("nan") if calls["n"] == 2 else loss
+
+    monkeypatch.setattr(model_module, "causal_lm_loss", nan_once)
+    module = make_module(skip_nonfinite_loss=True)
+    trainer = make_trainer(tmp_path, max_steps=3, limit_val_batches=0)
+    trainer.fit(module, datamodule=make_data(module, pair_files))
+    assert module._skipped_nonfinite == 1 and calls["n"] >= 3
+    assert all(torch.isfinite(w).all() for w in lora_weights(module).values())
