@@ -101,6 +101,7 @@ class DotLoRAModule(L.LightningModule):
         self._generated = 0
         self._samples: list[dict[str, str]] = []
         self._test_records: list[dict[str, Any]] = []
+        self._predict_records: list[dict[str, Any]] = []
 
     # ----------------------------------------------------------------------------------------------- construction
     def _target_device(self) -> torch.device:
@@ -318,16 +319,37 @@ class DotLoRAModule(L.LightningModule):
     def on_test_epoch_end(self) -> None:
         self.log_dict({f"test/{name}": value for name, value in self.test_metrics.compute().items()})
         self.test_metrics.reset()
-        log_dir = self.trainer.log_dir
-        if log_dir:
-            path = Path(log_dir) / f"predictions-test-rank{self.trainer.global_rank}.jsonl"
-            path.parent.mkdir(parents=True, exist_ok=True)
-            with path.open("w", encoding="utf-8") as handle:
-                for record in self._test_records:
-                    handle.write(json.dumps(record, ensure_ascii=False) + "\n")
-            print(f"dotlightning: test predictions written to {path} (score them per kind/source with "
-                  f"`python -m dotlightning score --input {path} --group_by kind`)")
+        self._write_predictions("test", self._test_records)
         self._test_records = []
+
+    def predict_step(self, batch: dict[str, Any], batch_idx: int, dataloader_idx: int = 0) -> list[dict[str, Any]]:
+        """Generate for every prompt of the batch, exactly as ``test`` does, without the loss or the metrics.
+
+        Lightning's default predict_step calls ``forward``, which this module has no use for: generation is the
+        prediction. The records are returned (``trainer.predict`` hands them back) and written as JSONL at the end.
+        """
+        predictions, rows = self._generate_batch(batch, None)
+        records = [{field: batch[field][row] for field in ("id", "kind", "source", "prompt", "completion")}
+                   | {"prediction": prediction} for prediction, row in zip(predictions, rows)]
+        self._predict_records.extend(records)
+        return records
+
+    def on_predict_epoch_end(self) -> None:
+        self._write_predictions("predict", self._predict_records)
+        self._predict_records = []
+
+    def _write_predictions(self, stage: str, records: list[dict[str, Any]]) -> None:
+        """``<log_dir>/predictions-<stage>-rank<N>.jsonl``: one record per prompt, ready for ``score``."""
+        log_dir = self.trainer.log_dir
+        if not log_dir:
+            return
+        path = Path(log_dir) / f"predictions-{stage}-rank{self.trainer.global_rank}.jsonl"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with path.open("w", encoding="utf-8") as handle:
+            for record in records:
+                handle.write(json.dumps(record, ensure_ascii=False) + "\n")
+        print(f"dotlightning: {stage} predictions written to {path} (score them per kind/source with "
+              f"`python -m dotlightning score --input {path} --group_by kind`)")
 
     # ----------------------------------------------------------------------------------------------- optimisation
     def configure_optimizers(self):

@@ -16,7 +16,7 @@ import torch
 
 from dotlightning.export import read_adapter_metadata
 
-SHIPPED_ADAPTER = Path(__file__).resolve().parent.parent / "adapters" / "gemma3-270m-dot"
+SHIPPED_ADAPTER = Path(__file__).resolve().parent / "adapters" / "gemma3-270m-dot"  # package data: found when installed
 
 
 def read_prompts(path: str | Path, field: str = "prompt") -> list[dict]:
