@@ -362,6 +362,9 @@ class DotLoRAModule(L.LightningModule):
         total = max(1, int(self.trainer.estimated_stepping_batches))
         warmup = int(math.ceil(self.hparams.warmup_ratio * total))
 
+        # Not transformers' get_linear_schedule_with_warmup, on purpose: its decay is the same formula, but its warmup
+        # is step / warmup, so the first optimizer step runs at lr 0 (a wasted step, and with warmup_ratio 0 and one
+        # step, no update at all). (step + 1) / warmup reaches the peak at the last warmup step instead.
         def linear_warmup_then_decay(step: int) -> float:
             if step < warmup:
                 return (step + 1) / warmup
