@@ -377,7 +377,11 @@ class DotLoRAModule(L.LightningModule):
     def on_save_checkpoint(self, checkpoint: dict[str, Any]) -> None:
         # Only the adapters train: the frozen base would make a Gemma-2B checkpoint gigabytes instead of megabytes.
         checkpoint["state_dict"] = self.trainable_state_dict()
-        checkpoint["dotlightning"] = {"base_model": self.hparams.base_model}
+        # The prompt format too, so that `export` from a checkpoint writes an adapter that is prompted as it was trained.
+        from dotlightning.export import prompt_metadata
+
+        datamodule = getattr(self._trainer, "datamodule", None) if self._trainer is not None else None
+        checkpoint["dotlightning"] = {"base_model": self.hparams.base_model, **prompt_metadata(datamodule)}
 
     def on_load_checkpoint(self, checkpoint: dict[str, Any]) -> None:
         trained_on = checkpoint.get("dotlightning", {}).get("base_model")
