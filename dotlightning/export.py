@@ -246,17 +246,23 @@ def export(
         raise ValueError(f"export --format {format!r} is not supported. Fix: use adapter or gguf.")
     if (ckpt_path is None) == (adapter is None):
         raise ValueError("export --format gguf needs exactly one of --adapter DIR or --ckpt_path FILE")
-    from dotlightning.gguf_export import write_gguf
+    from dotlightning.gguf_export import ollama_modelfile, write_gguf
 
     if ckpt_path is not None:
         import tempfile
 
         with tempfile.TemporaryDirectory(prefix="dotlightning-adapter-") as folder:
             adapter_dir = _export_checkpoint(ckpt_path, folder)
+            metadata = read_adapter_metadata(adapter_dir)
             model, tokenizer = merged_model(str(adapter_dir), base_model)
     else:
+        metadata = read_adapter_metadata(adapter)
         model, tokenizer = merged_model(adapter, base_model)
-    return write_gguf(model, tokenizer, output, dtype=dtype, name=Path(adapter or ckpt_path).stem)
+    path = write_gguf(model, tokenizer, output, dtype=dtype, name=Path(adapter or ckpt_path).stem)
+    # Next to it, for `ollama create NAME -f F.Modelfile` (docs/deploy.md).
+    path.with_suffix(".Modelfile").write_text(ollama_modelfile(path, metadata, tokenizer.eos_token) + "\n",
+                                              encoding="utf-8")
+    return path
 
 
 def _export_checkpoint(ckpt_path: str, output: str) -> Path:

@@ -155,3 +155,31 @@ def write_gguf(model, tokenizer, output: str | Path, dtype: GGUFDtype = "bf16", 
     writer.write_tensors_to_file()
     writer.close()
     return output
+
+
+def ollama_modelfile(gguf_file: str | Path, metadata: dict, eos_token: str | None = None) -> str:
+    r'''An Ollama Modelfile for the exported GGUF whose TEMPLATE writes the training prompt (tags style) exactly:
+    ``<system>{system}</system>\n<user>{prompt}</user>\n<assistant>`` (llama.cpp adds BOS itself where the
+    tokenizer uses one). Greedy decoding, as dotlightning scores. Chat style: Ollama reads the template from the GGUF.
+
+    >>> print(ollama_modelfile("dot.gguf", {"system_prompt": "Sys."}, "<eos>"))  # doctest: +NORMALIZE_WHITESPACE
+    FROM ./dot.gguf
+    TEMPLATE """<system>{{ if .System }}{{ .System }}{{ else }}Sys.{{ end }}</system>
+    <user>{{ .Prompt }}</user>
+    <assistant>"""
+    SYSTEM """Sys."""
+    PARAMETER temperature 0
+    PARAMETER num_predict 1024
+    PARAMETER stop "<eos>"
+    '''
+    from dotlightning.prompts import DEFAULT_SYSTEM
+
+    system = metadata.get("system_prompt") or DEFAULT_SYSTEM
+    lines = [f"FROM ./{Path(gguf_file).name}"]
+    if metadata.get("prompt_style", "tags") == "tags":
+        lines += ['TEMPLATE """<system>{{ if .System }}{{ .System }}{{ else }}' + system + "{{ end }}</system>",
+                  "<user>{{ .Prompt }}</user>", '<assistant>"""']
+    lines += [f'SYSTEM """{system}"""', "PARAMETER temperature 0", "PARAMETER num_predict 1024"]
+    if eos_token:
+        lines.append(f'PARAMETER stop "{eos_token}"')
+    return "\n".join(lines)

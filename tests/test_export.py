@@ -137,6 +137,7 @@ def test_gguf_export_loads_back_as_a_base_and_writes_the_same_dot_as_the_adapter
     fields = GGUFReader(str(gguf_file)).fields
     assert fields["general.architecture"].contents() == "gemma3"
     assert "<system>" in fields["tokenizer.chat_template"].contents()  # llama.cpp / Ollama prompt as in training
+    assert "TEMPLATE" in gguf_file.with_suffix(".Modelfile").read_text()
 
     prompts = [json.loads(line) for line in pair_files["train"].read_text().splitlines()]
     prompt_file = tmp_path / "prompts.jsonl"
