@@ -14,6 +14,24 @@ from typing import Literal
 import torch
 
 ADAPTER_METADATA = "dotlightning.json"
+PACKAGED_ADAPTERS = Path(__file__).resolve().parent / "adapters"  # package data, so an installed wheel has them
+
+
+def resolve_adapter(path: str | None) -> str | None:
+    """An adapter path as given if it exists, else ``adapters/NAME`` looked up among the packaged adapters (they
+    lived in the repository's top-level ``adapters/`` before they became package data).
+
+    >>> resolve_adapter("adapters/gemma3-270m-dot") == str(PACKAGED_ADAPTERS / "gemma3-270m-dot")
+    True
+    >>> resolve_adapter(""), resolve_adapter("runs/x/adapter")
+    ('', 'runs/x/adapter')
+    """
+    if not path or Path(path).exists():
+        return path
+    parts = Path(path).parts
+    if len(parts) > 1 and parts[0] == "adapters" and PACKAGED_ADAPTERS.joinpath(*parts[1:]).is_dir():
+        return str(PACKAGED_ADAPTERS.joinpath(*parts[1:]))
+    return path
 
 
 def prompt_metadata(datamodule) -> dict:
@@ -287,6 +305,7 @@ def merged_model(adapter: str, base_model: str | None = None):
 
     from dotlightning.base_models import load_base_model, load_tokenizer
 
+    adapter = resolve_adapter(adapter)
     base_model = base_model or read_adapter_metadata(adapter).get("base_model")
     if not base_model:
         raise ValueError(f"{adapter}: no {ADAPTER_METADATA} names the base model. Fix: pass --base_model")

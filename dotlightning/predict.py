@@ -14,7 +14,7 @@ from typing import Literal
 
 import torch
 
-from dotlightning.export import read_adapter_metadata
+from dotlightning.export import read_adapter_metadata, resolve_adapter
 
 SHIPPED_ADAPTER = Path(__file__).resolve().parent / "adapters" / "gemma3-270m-dot"  # package data: found when installed
 
@@ -74,6 +74,7 @@ def generate(
     if (input is None) == (prompt is None):
         raise ValueError("give exactly one of --input FILE.jsonl or --prompt 'a description'")
     records = [{prompt_field: prompt}] if prompt is not None else read_prompts(input, prompt_field)
+    adapter = resolve_adapter(adapter)  # adapters/NAME: the packaged adapter when not present locally
     if adapter and not (Path(adapter) / "adapter_config.json").is_file():
         raise FileNotFoundError(f"adapter {adapter!r} has no adapter_config.json; train one with `fit` or pass --adapter DIR")
     metadata = read_adapter_metadata(adapter) if adapter else {}
