@@ -4,6 +4,10 @@
     python -m dotlightning validate --config configs/gemma3-270m.yaml          # the untuned base, same metrics
     python -m dotlightning score --input predictions.jsonl
     python -m dotlightning generate --prompt "a state machine: idle -> busy on start"
+    python -m dotlightning predict --config configs/tiny.yaml      # <log_dir>/predictions-predict-rank0.jsonl
+    python -m dotlightning export --format gguf --adapter DIR --output model.gguf    # llama.cpp, Ollama (docs/deploy.md)
+
+``configs/NAME.yaml`` is looked up in the installed package when no such file exists where you run it.
 """
 
 from __future__ import annotations
