@@ -155,7 +155,7 @@ def write_model_card(adapter: str | Path) -> Path:
         f"# {adapter.name}: a LoRA adapter for {base} that writes Graphviz DOT",
         "",
         "Give it a description of a graph (a state machine, a network, a call graph, a tree ...); it answers with one",
-        "Graphviz DOT graph. Trained with [dotlightning](https://github.com/dotlightning/dotlightning).",
+        "Graphviz DOT graph. Trained with dotlightning (QLoRA fine-tuning on PyTorch Lightning).",
         "",
         "## Base model and licence",
         "",
