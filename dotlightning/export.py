@@ -116,7 +116,11 @@ def finish_adapter(adapter: str | Path, metadata: dict, tokenizer) -> Path:
     config["base_model_name_or_path"] = hub_id(metadata["base_model"])
     config_path.write_text(json.dumps(config, indent=2) + "\n", encoding="utf-8")
     (adapter / ADAPTER_METADATA).write_text(json.dumps(metadata, indent=2) + "\n", encoding="utf-8")
-    with_training_chat_template(tokenizer, metadata).save_pretrained(adapter)
+    original = tokenizer.chat_template
+    try:  # the module's own tokenizer: its template is put back, so nothing later in this process sees the change
+        with_training_chat_template(tokenizer, metadata).save_pretrained(adapter)
+    finally:
+        tokenizer.chat_template = original
     write_model_card(adapter)
     return adapter
 
