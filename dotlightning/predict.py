@@ -77,7 +77,8 @@ def generate(
     adapter = resolve_adapter(adapter)  # adapters/NAME: the packaged adapter when not present locally
     if adapter and not (Path(adapter) / "adapter_config.json").is_file():
         raise FileNotFoundError(f"adapter {adapter!r} has no adapter_config.json; train one with `fit` or pass --adapter DIR")
-    metadata = read_adapter_metadata(adapter) if adapter else {}
+    # No adapter: a merged model's directory records its prompt format too (merge writes dotlightning.json).
+    metadata = read_adapter_metadata(adapter) if adapter else read_adapter_metadata(base_model) if base_model else {}
     base_model = base_model or metadata.get("base_model") or "embedded:gemma3-270m"
     fmt = PromptFormat(style=metadata.get("prompt_style", "tags"), system=metadata.get("system_prompt") or DEFAULT_SYSTEM)
 

@@ -104,7 +104,7 @@ def test_merged_model_with_plain_transformers_writes_the_same_dot_as_dotlightnin
         out = model.generate(torch.tensor([ids]), attention_mask=torch.ones(1, len(ids), dtype=torch.long),
                              max_new_tokens=10, do_sample=False)
         plain = tokenizer.decode(out[0, len(ids):], skip_special_tokens=True)
-        [ours] = generate(prompt=prompt, adapter=str(adapter), max_new_tokens=10, device="cpu")
+        [ours] = generate(prompt=prompt, adapter="", base_model=str(merged), max_new_tokens=10, device="cpu")
         # dotlightning stops once the graph's braces close; plain generate runs on to the limit
         assert ours["prediction"] and plain.startswith(ours["prediction"]), (plain, ours["prediction"])
 
@@ -119,19 +119,23 @@ def test_shipped_adapter_is_package_data_in_standard_peft_form():
         or "<system>" in (SHIPPED_ADAPTER / "chat_template.jinja").read_text()
 
 
-def test_gguf_export_loads_back_as_a_base_and_writes_the_same_dot_as_the_adapter_for_ten_prompts(tmp_path, pair_files):
-    """The whole trip: adapter -> merged -> one GGUF file -> `generate --adapter "" --base_model F.gguf` (through
-    transformers' GGUF loader, as any GGUF base) gives the adapter's own predictions, token for token."""
-    # Trained until it writes its training graphs with confident logits: a random model's near-ties would flip between
-    # the adapter (bf16 base + fp32 LoRA) and the merged bf16 weights, which is the merge's rounding, not the GGUF's.
-    module = make_module(learning_rate=3e-2)
+def test_gguf_export_loads_back_as_a_base_and_writes_the_same_dot_as_the_merged_model_for_ten_prompts(tmp_path,
+                                                                                                   pair_files):
+    """The trip: adapter -> merged -> one GGUF file -> `generate --adapter "" --base_model F.gguf` (through
+    transformers' GGUF loader, as any GGUF base) writes, token for token, what the merged model writes.
+
+    What this does not prove on the tiny model: equality with the unmerged adapter. Merging rounds W + BA to bf16,
+    and a 75k-parameter random model has near-ties that this rounding flips (measured: 9 of 10 equal). Merge fidelity
+    is test_model.py's logits check; on the shipped Gemma 3 270M adapter, adapter and GGUF wrote the same DOT for 10 of
+    10 test prompts (200 new tokens, CPU, checked by hand when the exporter was written)."""
+    L.seed_everything(0)
+    module = make_module(learning_rate=5e-3, target_modules="all-linear")  # DOT-like, varied output after 40 steps
     data = make_data(module, pair_files)  # the default system prompt: what `generate --adapter ""` uses
     make_trainer(tmp_path, max_steps=40, limit_val_batches=0).fit(module, datamodule=data)
     from dotlightning.export import export_adapter
 
     adapter = export_adapter(module, tmp_path / "adapter", datamodule=data)
     gguf_file = export(format="gguf", adapter=str(adapter), output=str(tmp_path / "tiny-dot.gguf"))
-    assert gguf_file.is_file()
     from gguf import GGUFReader
 
     fields = GGUFReader(str(gguf_file)).fields
@@ -142,9 +146,11 @@ def test_gguf_export_loads_back_as_a_base_and_writes_the_same_dot_as_the_adapter
     prompts = [json.loads(line) for line in pair_files["train"].read_text().splitlines()]
     prompt_file = tmp_path / "prompts.jsonl"
     prompt_file.write_text("".join(json.dumps({"prompt": p["prompt"]}) + "\n" for p in prompts[:10]))
-    with_adapter = generate(input=str(prompt_file), output=str(tmp_path / "a.jsonl"), adapter=str(adapter),
-                            max_new_tokens=16, device="cpu")
-    from_gguf = generate(input=str(prompt_file), output=str(tmp_path / "g.jsonl"), adapter="",
-                         base_model=str(gguf_file), max_new_tokens=16, device="cpu")
-    assert len(with_adapter) == 10 and all(record["prediction"] for record in with_adapter)
-    assert [r["prediction"] for r in from_gguf] == [r["prediction"] for r in with_adapter]
+
+    def predictions(**kwargs) -> list[str]:
+        return [r["prediction"] for r in generate(input=str(prompt_file), output=str(tmp_path / "out.jsonl"),
+                                                  max_new_tokens=16, device="cpu", **kwargs)]
+
+    merged = predictions(adapter="", base_model=str(merge(str(adapter), str(tmp_path / "merged"))))
+    assert len(merged) == 10 and len(set(merged)) > 1 and all("graph" in p for p in merged)
+    assert predictions(adapter="", base_model=str(gguf_file)) == merged
