@@ -202,10 +202,23 @@ def convert_gguf(gguf_path: Path) -> Path:
         pass
     print(f"dotlightning: converting {gguf_path.name} to a transformers checkpoint once (cached in {target})")
     tokenizer = AutoTokenizer.from_pretrained(gguf_path.parent, gguf_file=gguf_path.name)
+    if _gguf_field(gguf_path, "tokenizer.ggml.model") == "gpt2" and "Gemma" in type(tokenizer).__name__:
+        # A byte-level BPE vocabulary in a Gemma file (dotlightning's tiny model exported to GGUF): GemmaTokenizer
+        # would rebuild it as sentencepiece and split every word differently; the generic class keeps it as written.
+        from transformers import PreTrainedTokenizerFast
+
+        tokenizer = PreTrainedTokenizerFast.from_pretrained(gguf_path.parent, gguf_file=gguf_path.name)
     if not tokenizer.chat_template and "<start_of_turn>" in tokenizer.get_vocab():
         # Base Gemma GGUFs carry no chat template; give them Gemma's turn format so prompt_style 'chat' works.
         tokenizer.chat_template = GEMMA_CHAT_TEMPLATE
-    model = AutoModelForCausalLM.from_pretrained(gguf_path.parent, dtype=torch.bfloat16, **kwargs)
+    from transformers import AutoConfig
+
+    config = AutoConfig.from_pretrained(gguf_path.parent, gguf_file=gguf_path.name)
+    if getattr(config, "model_type", "") == "gemma3_text":
+        # GGUF has no query_pre_attn_scalar and llama.cpp scales by 1/sqrt(head_dim); transformers' loader would keep
+        # its default 256, right for Gemma 3 270M-12B (head_dim 256) but wrong for any other head_dim.
+        config.query_pre_attn_scalar = config.head_dim
+    model = AutoModelForCausalLM.from_pretrained(gguf_path.parent, config=config, dtype=torch.bfloat16, **kwargs)
     # save_pretrained refuses a model that still carries the GGUF quantizer; the weights are plain bf16 by now.
     model.hf_quantizer = None
     model.is_quantized = False
@@ -217,6 +230,14 @@ def convert_gguf(gguf_path: Path) -> Path:
     tokenizer.save_pretrained(staging)
     os.replace(staging, target) if not target.exists() else shutil.rmtree(staging)  # atomic: never a half-written cache
     return target
+
+
+def _gguf_field(gguf_path: Path, key: str):
+    """One metadata value of a GGUF file (memory-mapped: the tensors are not read)."""
+    from gguf import GGUFReader
+
+    field = GGUFReader(str(gguf_path)).fields.get(key)
+    return None if field is None else field.contents()
 
 
 def _not_found(spec: str, error: Exception) -> BaseModelError:

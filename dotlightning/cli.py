@@ -4,6 +4,10 @@
     python -m dotlightning validate --config configs/gemma3-270m.yaml          # the untuned base, same metrics
     python -m dotlightning score --input predictions.jsonl
     python -m dotlightning generate --prompt "a state machine: idle -> busy on start"
+    python -m dotlightning predict --config configs/tiny.yaml      # <log_dir>/predictions-predict-rank0.jsonl
+    python -m dotlightning export --format gguf --adapter DIR --output model.gguf    # llama.cpp, Ollama (docs/deploy.md)
+
+``configs/NAME.yaml`` is looked up in the installed package when no such file exists where you run it.
 """
 
 from __future__ import annotations
@@ -17,7 +21,9 @@ from lightning.pytorch.cli import LightningCLI
 from dotlightning.data import DotDataModule
 from dotlightning.model import DotLoRAModule
 
-EMBEDDED_CONFIG = Path(__file__).resolve().parent.parent / "configs" / "gemma3-270m.yaml"
+# Configs ship inside the package (package data), so an installed wheel run from any directory finds them.
+CONFIG_DIR = Path(__file__).resolve().parent / "configs"
+EMBEDDED_CONFIG = CONFIG_DIR / "gemma3-270m.yaml"
 # Subcommands that are not a Trainer method: each is a plain function whose docstring is its --help.
 EXTRA_COMMANDS = {
     "score": "dotlightning.score:score",
@@ -45,8 +51,40 @@ def _run_extra(name: str, argv: list[str]) -> None:
         print(f"dotlightning: written to {result}")
 
 
+def resolve_config(path: str) -> str:
+    """A ``--config`` path as given if it exists, else ``configs/NAME.yaml`` looked up among the packaged configs.
+
+    So ``--config configs/gemma.yaml`` works from the repository root, from an empty directory after ``pip install``,
+    and from a checkout whose own ``configs/`` folder holds a user's edited copy (a file that exists always wins).
+
+    >>> resolve_config("configs/tiny.yaml") == str(CONFIG_DIR / "tiny.yaml")
+    True
+    >>> resolve_config("my-own.yaml")
+    'my-own.yaml'
+    """
+    if Path(path).exists():
+        return path
+    parts = Path(path).parts
+    if len(parts) > 1 and parts[0] == "configs" and (CONFIG_DIR.joinpath(*parts[1:])).is_file():
+        return str(CONFIG_DIR.joinpath(*parts[1:]))
+    return path
+
+
+def _resolve_config_args(args: list[str]) -> list[str]:
+    """Rewrite the values of ``--config X``, ``--config=X`` and ``-c X`` with :func:`resolve_config`."""
+    resolved = list(args)
+    for index, arg in enumerate(resolved):
+        if arg in ("--config", "-c") and index + 1 < len(resolved):
+            resolved[index + 1] = resolve_config(resolved[index + 1])
+        elif arg.startswith("--config="):
+            resolved[index] = "--config=" + resolve_config(arg.split("=", 1)[1])
+    return resolved
+
+
 def main(argv: list[str] | None = None) -> None:
-    args = list(sys.argv[1:] if argv is None else argv)
+    args = _resolve_config_args(list(sys.argv[1:] if argv is None else argv))
+    if argv is None:  # LightningCLI warns when given args while sys.argv has some: hand it the resolved sys.argv
+        sys.argv[1:] = args
     jsonargparse.set_parsing_settings(docstring_parse_attribute_docstrings=True)
     if args and args[0] in EXTRA_COMMANDS:
         _run_extra(args[0], args[1:])
@@ -56,7 +94,7 @@ def main(argv: list[str] | None = None) -> None:
     DotLightningCLI(
         DotLoRAModule,
         DotDataModule,
-        args=argv,
+        args=None if argv is None else args,
         parser_kwargs={"prog": "python -m dotlightning"} | {cmd: defaults for cmd in ("fit", "validate", "test", "predict")},
         save_config_kwargs={"overwrite": True},
     )

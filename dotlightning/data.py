@@ -42,6 +42,18 @@ from dotlightning.records import Record, load_records
 DATA_DIR = Path(__file__).resolve().parent.parent / "data"
 
 
+def global_seed(default: int = 42, environ: dict[str, str] | None = None) -> int:
+    """The seed of ``seed_everything`` (LightningCLI calls it before building the data module), else ``default``.
+
+    >>> global_seed(environ={}), global_seed(environ={"PL_GLOBAL_SEED": "7"})
+    (42, 7)
+    """
+    import os
+
+    value = (os.environ if environ is None else environ).get("PL_GLOBAL_SEED")  # set by lightning's seed_everything
+    return int(value) if value is not None else default
+
+
 # ---------------------------------------------------------------------------------------------------------------------
 # Examples and collation
 
@@ -280,8 +292,9 @@ class DotDataModule(L.LightningDataModule):
     """Validation/test/predict batch size. null: same as batch_size."""
     num_workers: int = 0
     """DataLoader worker processes (batches are pre-tokenized, so 0 is usually enough)."""
-    seed: int = 42
-    """Seed for splitting one file into train/val/test and for the batch order (combined with the epoch)."""
+    seed: int | None = None
+    """Seed for splitting one file into train/val/test and for the batch order (combined with the epoch). null:
+    the run's seed_everything (so one seed changes the whole run), or 42 when there is none."""
     val_fraction: float = 0.0
     """Fraction of train_file held out for validation (needs val_file: null)."""
     test_fraction: float = 0.0
@@ -303,6 +316,8 @@ class DotDataModule(L.LightningDataModule):
 
     def __post_init__(self) -> None:
         super().__init__()
+        if self.seed is None:
+            self.seed = global_seed()
         self._check_fields()
         self.tokenizer: Any = None
         self.records: dict[str, list[Record]] = {}

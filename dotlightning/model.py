@@ -105,6 +105,7 @@ class DotLoRAModule(L.LightningModule):
         self._generated = 0
         self._samples: list[dict[str, str]] = []
         self._test_records: list[dict[str, Any]] = []
+        self._predict_records: list[dict[str, Any]] = []
 
     # ----------------------------------------------------------------------------------------------- construction
     def _target_device(self) -> torch.device:
@@ -339,16 +340,37 @@ class DotLoRAModule(L.LightningModule):
     def on_test_epoch_end(self) -> None:
         self.log_dict({f"test/{name}": value for name, value in self.test_metrics.compute().items()})
         self.test_metrics.reset()
-        log_dir = self.trainer.log_dir
-        if log_dir:
-            path = Path(log_dir) / f"predictions-test-rank{self.trainer.global_rank}.jsonl"
-            path.parent.mkdir(parents=True, exist_ok=True)
-            with path.open("w", encoding="utf-8") as handle:
-                for record in self._test_records:
-                    handle.write(json.dumps(record, ensure_ascii=False) + "\n")
-            print(f"dotlightning: test predictions written to {path} (score them per kind/source with "
-                  f"`python -m dotlightning score --input {path} --group_by kind`)")
+        self._write_predictions("test", self._test_records)
         self._test_records = []
+
+    def predict_step(self, batch: dict[str, Any], batch_idx: int, dataloader_idx: int = 0) -> list[dict[str, Any]]:
+        """Generate for every prompt of the batch, exactly as ``test`` does, without the loss or the metrics.
+
+        Lightning's default predict_step calls ``forward``, which this module has no use for: generation is the
+        prediction. The records are returned (``trainer.predict`` hands them back) and written as JSONL at the end.
+        """
+        predictions, rows = self._generate_batch(batch, None)
+        records = [{field: batch[field][row] for field in ("id", "kind", "source", "prompt", "completion")}
+                   | {"prediction": prediction} for prediction, row in zip(predictions, rows)]
+        self._predict_records.extend(records)
+        return records
+
+    def on_predict_epoch_end(self) -> None:
+        self._write_predictions("predict", self._predict_records)
+        self._predict_records = []
+
+    def _write_predictions(self, stage: str, records: list[dict[str, Any]]) -> None:
+        """``<log_dir>/predictions-<stage>-rank<N>.jsonl``: one record per prompt, ready for ``score``."""
+        log_dir = self.trainer.log_dir
+        if not log_dir:
+            return
+        path = Path(log_dir) / f"predictions-{stage}-rank{self.trainer.global_rank}.jsonl"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with path.open("w", encoding="utf-8") as handle:
+            for record in records:
+                handle.write(json.dumps(record, ensure_ascii=False) + "\n")
+        print(f"dotlightning: {stage} predictions written to {path} (score them per kind/source with "
+              f"`python -m dotlightning score --input {path} --group_by kind`)")
 
     # ----------------------------------------------------------------------------------------------- optimisation
     def configure_optimizers(self):
@@ -361,6 +383,9 @@ class DotLoRAModule(L.LightningModule):
         total = max(1, int(self.trainer.estimated_stepping_batches))
         warmup = int(math.ceil(self.hparams.warmup_ratio * total))
 
+        # Not transformers' get_linear_schedule_with_warmup, on purpose: its decay is the same formula, but its warmup
+        # is step / warmup, so the first optimizer step runs at lr 0 (a wasted step, and with warmup_ratio 0 and one
+        # step, no update at all). (step + 1) / warmup reaches the peak at the last warmup step instead.
         def linear_warmup_then_decay(step: int) -> float:
             if step < warmup:
                 return (step + 1) / warmup
@@ -373,7 +398,11 @@ class DotLoRAModule(L.LightningModule):
     def on_save_checkpoint(self, checkpoint: dict[str, Any]) -> None:
         # Only the adapters train: the frozen base would make a Gemma-2B checkpoint gigabytes instead of megabytes.
         checkpoint["state_dict"] = self.trainable_state_dict()
-        checkpoint["dotlightning"] = {"base_model": self.hparams.base_model}
+        # The prompt format too, so that `export` from a checkpoint writes an adapter that is prompted as it was trained.
+        from dotlightning.export import prompt_metadata
+
+        datamodule = getattr(self._trainer, "datamodule", None) if self._trainer is not None else None
+        checkpoint["dotlightning"] = {"base_model": self.hparams.base_model, **prompt_metadata(datamodule)}
 
     def on_load_checkpoint(self, checkpoint: dict[str, Any]) -> None:
         trained_on = checkpoint.get("dotlightning", {}).get("base_model")

@@ -14,9 +14,9 @@ from typing import Literal
 
 import torch
 
-from dotlightning.export import read_adapter_metadata
+from dotlightning.export import read_adapter_metadata, resolve_adapter
 
-SHIPPED_ADAPTER = Path(__file__).resolve().parent.parent / "adapters" / "gemma3-270m-dot"
+SHIPPED_ADAPTER = Path(__file__).resolve().parent / "adapters" / "gemma3-270m-dot"  # package data: found when installed
 
 
 def read_prompts(path: str | Path, field: str = "prompt") -> list[dict]:
@@ -79,9 +79,11 @@ def generate(
     if (input is None) == (prompt is None):
         raise ValueError("give exactly one of --input FILE.jsonl or --prompt 'a description'")
     records = [{prompt_field: prompt}] if prompt is not None else read_prompts(input, prompt_field)
+    adapter = resolve_adapter(adapter)  # adapters/NAME: the packaged adapter when not present locally
     if adapter and not (Path(adapter) / "adapter_config.json").is_file():
         raise FileNotFoundError(f"adapter {adapter!r} has no adapter_config.json; train one with `fit` or pass --adapter DIR")
-    metadata = read_adapter_metadata(adapter) if adapter else {}
+    # No adapter: a merged model's directory records its prompt format too (merge writes dotlightning.json).
+    metadata = read_adapter_metadata(adapter) if adapter else read_adapter_metadata(base_model) if base_model else {}
     base_model = base_model or metadata.get("base_model") or "embedded:gemma3-270m"
     fmt = PromptFormat(style=prompt_style or metadata.get("prompt_style", "tags"),
                        system=system_prompt or metadata.get("system_prompt") or DEFAULT_SYSTEM)

@@ -8,6 +8,11 @@ write), with optional `kind`, `source` and `id` used to break metrics down by gr
 - a local ``datasets`` directory written by ``Dataset.save_to_disk`` / ``DatasetDict.save_to_disk``;
 - anything else is treated as a Hugging Face hub dataset id and loaded with ``datasets.load_dataset``.
 
+Rows may also be in TRL's conversational form: ``{"messages": [{"role": "system", ...}, {"role": "user", ...},
+{"role": "assistant", ...}]}`` (the system turn optional), or ``prompt`` / ``completion`` given as lists of such
+messages. Each becomes one record (the user turn is the prompt, the assistant turn the completion); a system turn is
+accepted but the data module's ``system_prompt`` is what training uses, so one prompt format serves every record.
+
 Bad input never passes silently: an error (``RecordError``) names the file, the line and the field, and says how to fix
 it. Rows that are legitimately unusable (empty prompt/completion, DOT that Graphviz rejects) are dropped and *counted*,
 so the caller can report exactly what was lost.
@@ -179,6 +184,56 @@ def _optional_str(value: Any) -> str | None:
     return None if value is None or value == "" else str(value)
 
 
+_MESSAGES_FIX = ('write one optional system turn, one user turn and one assistant turn, each '
+                 '{"role": "user", "content": "..."}')
+
+
+def _message_problem(messages: Any, field: str) -> str | None:
+    """Why ``messages`` is not a list of ``{"role": str, "content": str}`` turns (None when it is)."""
+    if not isinstance(messages, list) or not messages:
+        return f"field {field!r} must be a non-empty list of messages, got {type(messages).__name__}"
+    for index, message in enumerate(messages):
+        if not isinstance(message, dict) or not isinstance(message.get("role"), str) \
+                or not isinstance(message.get("content"), str):
+            return f"field {field!r}: message {index} must be an object with string 'role' and 'content' (got {message!r:.80})"
+        if message["role"] not in ("system", "user", "assistant"):
+            return f"field {field!r}: message {index} has role {message['role']!r}; expected system, user or assistant"
+    return None
+
+
+def _from_conversation(row: dict, prompt_field: str, completion_field: str) -> tuple[dict, str | None]:
+    """TRL's conversational row as plain prompt/completion strings: ``(row, None)``, or ``(row, problem)``.
+
+    >>> _from_conversation({"messages": [{"role": "user", "content": "a to b"},
+    ...                                  {"role": "assistant", "content": "digraph { a -> b }"}]}, "prompt", "completion")[0]["completion"]
+    'digraph { a -> b }'
+    >>> _from_conversation({"prompt": [{"role": "user", "content": "a"}], "completion": "graph {}"}, "prompt", "completion")[0]["prompt"]
+    'a'
+    """
+    if prompt_field not in row and completion_field not in row and "messages" in row:
+        messages = row["messages"]
+        problem = _message_problem(messages, "messages")
+        if problem:
+            return row, problem
+        roles = [m["role"] for m in messages]
+        if roles not in (["user", "assistant"], ["system", "user", "assistant"]):
+            return row, f"field 'messages' must be a single exchange (optional system, user, assistant), got roles {roles}"
+        return {**row, prompt_field: messages[-2]["content"], completion_field: messages[-1]["content"]}, None
+    converted = dict(row)
+    for field, role in ((prompt_field, "user"), (completion_field, "assistant")):
+        value = row.get(field)
+        if not isinstance(value, list):
+            continue
+        problem = _message_problem(value, field)
+        if problem:
+            return row, problem
+        turns = [m for m in value if m["role"] != "system"]
+        if [m["role"] for m in turns] != [role]:
+            return row, f"field {field!r} as messages must hold one {role} turn, got roles {[m['role'] for m in value]}"
+        converted[field] = turns[0]["content"]
+    return converted, None
+
+
 def load_records(
     source: str,
     *,
@@ -217,6 +272,10 @@ def load_records(
                                                                   f"{type(row).__name__}"
             invalid(where, "malformed", problem, "make every line one JSON object like "
                     '{"prompt": "...", "completion": "digraph { ... }"}')
+            continue
+        row, problem = _from_conversation(row, prompt_field, completion_field)
+        if problem:
+            invalid(where, "malformed", problem, _MESSAGES_FIX)
             continue
         bad = False
         values = {}

@@ -43,7 +43,7 @@ BEST_MODEL = {"target_modules": "all-linear", "learning_rate": 1e-3}
 # Data overrides may name a ``source`` filter (train on one source only) or ``limit_train`` (first n pairs).
 RUNS: dict[str, tuple[dict, dict, dict]] = {
     "base": ({}, {}, {"max_epochs": 0}),
-    "shipped": ({"adapter": str(ROOT / "adapters" / "gemma3-270m-dot")}, {}, {"max_epochs": 0}),
+    "shipped": ({"adapter": str(ROOT / "dotlightning" / "adapters" / "gemma3-270m-dot")}, {}, {"max_epochs": 0}),
     "seed": ({}, {}, {}),                                                    # the user's card as written
     "all-linear": ({"target_modules": "all-linear"}, {}, {}),                # lever: LoRA targets
     "lr1e-3": ({"learning_rate": 1e-3}, {}, {}),                             # lever: learning rate

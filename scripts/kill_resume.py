@@ -54,7 +54,8 @@ def max_abs_diff(adapter_a: Path, adapter_b: Path) -> float:
 def kill_resume(workdir: Path, cli_args: list[str], *, config: str = "configs/tiny.yaml", kill_after_step: int = 4,
                 kill_delay: float = 0.0, timeout: float = 300.0) -> dict:
     """Run reference, killed and resumed fits; return {"max_abs_diff", "killed_after_steps", "resumed_from"}."""
-    args = ["fit", "--config", str(REPO / config), *cli_args]
+    # configs/X.yaml that is not in the checkout resolves to the packaged config inside the CLI (cli.resolve_config).
+    args = ["fit", "--config", str(REPO / config) if (REPO / config).exists() else config, *cli_args]
     runs = {name: workdir / name for name in ("reference", "interrupted")}
     for folder in runs.values():
         folder.mkdir(parents=True, exist_ok=True)

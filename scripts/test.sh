@@ -7,4 +7,8 @@ venv=${DOTLIGHTNING_VENV:-.venv}
 "$venv/bin/python" -m pip install -q --upgrade pip
 "$venv/bin/python" -m pip install -q torch==2.13.0
 "$venv/bin/python" -m pip install -q -e ".[test]"
-exec "$venv/bin/python" -m pytest -q -x "$@"
+"$venv/bin/python" -m pytest -q -x "$@"
+# In CI also check the wheel: packaged configs and adapter, found from an empty directory (~30 s).
+if [[ ${CI:-} == true ]]; then
+  bash scripts/check_wheel.sh "$venv/bin/python"
+fi

@@ -383,3 +383,13 @@ def test_overfit_batches_sees_the_same_batch_every_epoch(tmp_path):
     trainer_for(tmp_path, max_epochs=3, overfit_batches=1, enable_checkpointing=False).fit(
         model, datamodule=make_dm(tmp_path, make_rows(20)))
     assert len(model.seen) == 3 and len({ids for _, ids in model.seen}) == 1
+
+
+def test_data_seed_follows_seed_everything_unless_set(monkeypatch):
+    import lightning
+
+    monkeypatch.delenv("PL_GLOBAL_SEED", raising=False)
+    assert DotDataModule().seed == 42
+    lightning.seed_everything(7)  # sets PL_GLOBAL_SEED, as the CLI's seed_everything does before building the data
+    assert DotDataModule().seed == 7
+    assert DotDataModule(seed=3).seed == 3

@@ -129,3 +129,34 @@ def test_missing_file_and_unknown_type(tmp_path):
     (tmp_path / "d.txt").write_text("x")
     with pytest.raises(RecordError, match=r"unknown file type '.txt'. Fix"):
         load_records(str(tmp_path / "d.txt"))
+
+
+def test_trl_conversational_messages_and_message_list_fields_become_records(tmp_path):
+    system = {"role": "system", "content": "You are a DOT graph generator."}
+    rows = [
+        {"messages": [system, {"role": "user", "content": GOOD[0]["prompt"]},
+                      {"role": "assistant", "content": GOOD[0]["completion"]}], "kind": "simple", "id": "r1"},
+        {"prompt": [{"role": "user", "content": GOOD[1]["prompt"]}],
+         "completion": [{"role": "assistant", "content": GOOD[1]["completion"]}], "source": "handmade"},
+    ]
+    records, _ = load_records(str(write_jsonl(tmp_path / "trl.jsonl", rows)))
+    assert [(r.prompt, r.completion) for r in records] == [(g["prompt"], g["completion"]) for g in GOOD]
+    assert records[0].kind == "simple" and records[1].source == "handmade"
+
+
+@pytest.mark.parametrize("row, problem", [
+    ({"messages": [{"role": "user", "content": "a"}]}, r"single exchange .*\['user'\]"),
+    ({"messages": [{"role": "user", "content": "a"}, {"role": "assistant", "content": "graph {}"},
+                   {"role": "user", "content": "more"}, {"role": "assistant", "content": "graph {}"}]},
+     "single exchange"),
+    ({"messages": [{"role": "user", "content": 3}, {"role": "assistant", "content": "graph {}"}]},
+     "message 0 must be an object with string 'role' and 'content'"),
+    ({"messages": [{"role": "tool", "content": "a"}, {"role": "assistant", "content": "graph {}"}]}, "role 'tool'"),
+    ({"prompt": [{"role": "assistant", "content": "a"}], "completion": "graph {}"}, "one user turn"),
+])
+def test_bad_conversational_rows_name_file_line_and_the_fix(tmp_path, row, problem):
+    path = write_jsonl(tmp_path / "trl.jsonl", [GOOD[0], row])
+    with pytest.raises(RecordError, match=rf"^{path}:2: .*{problem}.*Fix: write one optional system turn"):
+        load_records(str(path))
+    records, counts = load_records(str(path), skip_invalid=True)
+    assert len(records) == 1 and counts["malformed"] == 1

@@ -20,7 +20,7 @@ from dotlightning import cli
 from dotlightning.reliability import AtomicCheckpointIO, NonFiniteLossError
 
 REPO = Path(__file__).resolve().parent.parent
-TINY = str(REPO / "configs" / "tiny.yaml")
+TINY = str(cli.CONFIG_DIR / "tiny.yaml")
 
 
 def _load_script(name: str):

@@ -1,0 +1,90 @@
+"""The command line as an installed user meets it: predict, packaged configs, and checkpoints that follow the run."""
+
+from __future__ import annotations
+
+import json
+
+import lightning.pytorch as L
+import pytest
+import yaml
+
+from dotlightning import cli
+from dotlightning.callbacks import RunCheckpoint
+from test_model import make_data, make_module
+
+
+def print_config(capsys, *args: str) -> dict:
+    with pytest.raises(SystemExit) as exit_info:
+        cli.main(["fit", *args, "--print_config"])
+    assert exit_info.value.code in (None, 0)
+    return yaml.safe_load(capsys.readouterr().out)
+
+
+def callback_names(config: dict) -> list[str]:
+    return [callback["class_path"].rsplit(".", 1)[-1] for callback in config["trainer"]["callbacks"]]
+
+
+def test_print_config_from_an_empty_directory_shows_the_packaged_defaults(tmp_path, monkeypatch, capsys):
+    monkeypatch.chdir(tmp_path)  # no configs/ here: what a user of the installed wheel sees
+    config = print_config(capsys)
+    assert config["model"]["base_model"] == "embedded:gemma3-270m"
+    assert {"ExportAdapter", "RunCheckpoint", "ExactResume", "StopOnNonFiniteLoss"} <= set(callback_names(config))
+
+
+def test_a_bare_configs_path_resolves_to_the_packaged_config_anywhere(tmp_path, monkeypatch, capsys):
+    monkeypatch.chdir(tmp_path)
+    assert print_config(capsys, "--config", "configs/tiny.yaml")["model"]["base_model"] == "tiny"
+    assert print_config(capsys, "--config=configs/gemma.yaml")["trainer"]["default_root_dir"] == "runs/gemma"
+    # A file that exists locally wins over the packaged one of the same name.
+    (tmp_path / "configs").mkdir()
+    (tmp_path / "configs" / "tiny.yaml").write_text("model:\n  base_model: my/own\n", encoding="utf-8")
+    assert print_config(capsys, "--config", "configs/tiny.yaml")["model"]["base_model"] == "my/own"
+
+
+def test_every_config_writes_checkpoints_into_its_own_folder(capsys):
+    roots = {}
+    for path in sorted(cli.CONFIG_DIR.glob("*.yaml")):
+        config = print_config(capsys, "--config", str(path))
+        assert "RunCheckpoint" in callback_names(config), path.name
+        assert all(callback["init_args"].get("dirpath") is None for callback in config["trainer"]["callbacks"]
+                   if callback["class_path"].endswith("RunCheckpoint")), path.name  # so the folder follows the run
+        roots[path.name] = config["trainer"]["default_root_dir"]
+    assert roots["gemma.yaml"] != roots["qwen2.5-1.5b.yaml"]
+    assert len(set(roots.values())) == len(roots), roots
+
+
+class FirstStep(L.Callback):
+    def on_train_start(self, trainer, pl_module) -> None:
+        self.step = trainer.global_step
+
+
+def fit_tiny(root, pair_files, max_steps: int, ckpt_path: str | None = None) -> int:
+    module = make_module()
+    first = FirstStep()
+    trainer = L.Trainer(accelerator="cpu", devices=1, max_steps=max_steps, logger=False, enable_progress_bar=False,
+                        enable_model_summary=False, num_sanity_val_steps=0, limit_val_batches=0,
+                        default_root_dir=root,
+                        callbacks=[RunCheckpoint(save_last=True, save_top_k=0, every_n_train_steps=2), first])
+    trainer.fit(module, datamodule=make_data(module, pair_files), ckpt_path=ckpt_path)
+    return first.step
+
+
+def test_ckpt_path_last_resumes_this_runs_checkpoint_and_never_another_runs(tmp_path, pair_files):
+    fit_tiny(tmp_path / "runs" / "a", pair_files, max_steps=2)
+    assert (tmp_path / "runs" / "a" / "checkpoints" / "last.ckpt").is_file()
+    assert fit_tiny(tmp_path / "runs" / "a", pair_files, max_steps=4, ckpt_path="last") == 2  # resumed at step 2
+    with pytest.warns(UserWarning, match="last"):  # run b has no last.ckpt of its own: a fresh start, not run a's
+        assert fit_tiny(tmp_path / "runs" / "b", pair_files, max_steps=2, ckpt_path="last") == 0
+
+
+def test_predict_generates_for_every_prompt_and_writes_jsonl_like_test(tmp_path, pair_files, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    cli.main(["predict", "--config", "configs/tiny.yaml", "--trainer.default_root_dir", str(tmp_path / "runs"),
+              "--trainer.logger.init_args.save_dir", str(tmp_path / "runs"), "--trainer.enable_progress_bar", "false",
+              "--data.train_file", str(pair_files["train"]), "--data.val_file", str(pair_files["val"]),
+              "--data.test_file", str(pair_files["test"]), "--model.max_new_tokens", "6"])
+    [path] = (tmp_path / "runs").rglob("predictions-predict-rank0.jsonl")
+    records = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()]
+    expected = [json.loads(line) for line in pair_files["test"].read_text(encoding="utf-8").splitlines()]
+    assert [record["id"] for record in records] == [record["id"] for record in expected]
+    assert all(isinstance(record["prediction"], str) and record["prompt"] for record in records)
