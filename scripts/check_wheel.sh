@@ -40,7 +40,7 @@ grep -q "base_model: embedded:gemma3-270m" defaults.yaml || fail "embedded defau
 import json, sys
 from dotlightning.predict import SHIPPED_ADAPTER
 assert str(SHIPPED_ADAPTER).startswith(sys.argv[1]), SHIPPED_ADAPTER
-for name in ("adapter_config.json", "adapter_model.safetensors", "dotlightning.json", "tokenizer.json",
+for name in ("adapter_config.json", "adapter_model.safetensors", "dotlightning.json",
              "tokenizer_config.json", "chat_template.jinja", "README.md"):
     assert (SHIPPED_ADAPTER / name).is_file(), f"{name} not in the wheel"
 assert json.loads((SHIPPED_ADAPTER / "adapter_config.json").read_text())["base_model_name_or_path"] == "google/gemma-3-270m"
