@@ -1,8 +1,9 @@
-"""The command line: Lightning's own CLI for fit/validate/test/predict, plus score, generate, export and merge.
+"""The command line: Lightning's own CLI for fit/validate/test/predict, plus score, report, generate, export and merge.
 
     python -m dotlightning fit --config configs/gemma.yaml
     python -m dotlightning validate --config configs/gemma3-270m.yaml          # the untuned base, same metrics
     python -m dotlightning score --input predictions.jsonl
+    python -m dotlightning report --input tuned.jsonl --base base.jsonl --output report.html   # metrics, loss, graphs
     python -m dotlightning generate --prompt "a state machine: idle -> busy on start"
     python -m dotlightning predict --config configs/tiny.yaml      # <log_dir>/predictions-predict-rank0.jsonl
     python -m dotlightning export --format gguf --adapter DIR --output model.gguf    # llama.cpp, Ollama (docs/deploy.md)
@@ -27,6 +28,7 @@ EMBEDDED_CONFIG = CONFIG_DIR / "gemma3-270m.yaml"
 # Subcommands that are not a Trainer method: each is a plain function whose docstring is its --help.
 EXTRA_COMMANDS = {
     "score": "dotlightning.score:score",
+    "report": "dotlightning.report:report",
     "generate": "dotlightning.predict:generate",
     "export": "dotlightning.export:export",
     "merge": "dotlightning.export:merge",

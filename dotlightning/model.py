@@ -309,21 +309,10 @@ class DotLoRAModule(L.LightningModule):
         log_dir = self.trainer.log_dir if self._trainer is not None else None
         if not log_dir or not self._samples or self.trainer.global_rank != 0:
             return
-        from dotlightning.dot import extract_dot, render
+        from dotlightning.samples import write_samples  # samples.md, SVGs; text and PNGs for TensorBoard
 
         folder = Path(log_dir) / "samples" / f"step-{self.global_step:06d}"
-        folder.mkdir(parents=True, exist_ok=True)
-        lines = []
-        for index, sample in enumerate(self._samples):
-            lines.append(f"## sample {index}\n\n**prompt**\n\n{sample['prompt']}\n\n**prediction**\n\n```dot\n{sample['prediction']}\n```\n")
-            graph, _ = extract_dot(sample["prediction"])
-            svg = render(graph) if graph else None
-            if svg:
-                (folder / f"sample-{index}.svg").write_bytes(svg)
-        (folder / "samples.md").write_text("\n".join(lines), encoding="utf-8")
-        experiment = getattr(self.logger, "experiment", None)
-        if hasattr(experiment, "add_text"):
-            experiment.add_text("val/samples", "\n".join(lines), self.global_step)
+        write_samples(self._samples, folder, getattr(self.logger, "experiment", None), self.global_step)
 
     def test_step(self, batch: dict[str, Any], batch_idx: int) -> None:
         batch_size = batch["input_ids"].shape[0]

@@ -12,6 +12,7 @@ metric logged during training.
 
 from __future__ import annotations
 
+import gzip
 import json
 from collections.abc import Iterable, Sequence
 from pathlib import Path
@@ -24,12 +25,14 @@ _MISSING_GROUP = "(none)"
 
 
 def read_jsonl(path: str | Path) -> list[dict]:
-    """Records of a JSONL file; a bad line raises ``ValueError`` naming ``FILE:LINE`` and how to fix it."""
+    """Records of a JSONL file (``.gz`` read as gzip); a bad line raises ``ValueError`` naming ``FILE:LINE`` and how to
+    fix it."""
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(f"{path}: no such file; pass the JSONL written by generation with --input PATH")
     records = []
-    with path.open(encoding="utf-8") as fh:
+    opener = gzip.open if path.suffix == ".gz" else open  # committed results are gzipped
+    with opener(path, "rt", encoding="utf-8") as fh:
         for lineno, line in enumerate(fh, 1):
             if not line.strip():
                 continue
