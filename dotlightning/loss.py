@@ -361,10 +361,21 @@ def causal_lm_loss(model: torch.nn.Module, batch: Mapping[str, Tensor], *, chunk
     i.e. the DotDataModule collate output. Works for a PeftModel or a bare transformers causal LM.
     ``backbone`` runs instead of the model's own decoder, e.g. a ``torch.compile`` wrapper of it.
     ``kernel`` picks the cross-entropy implementation (see ``completion_cross_entropy``).
+
+    Packed batches (``data.packing``, ``collate_packed``) carry ``position_ids`` that restart at 0 for each example.
+    Then the backbone gets those position ids and ``attention_mask=None``: transformers (5.x, masking_utils) detects
+    packed sequences from the position ids only when there is no 2D mask and no cache, and then confines attention to
+    each example (per layer type, so sliding-window layers keep their window). The batch's own ``attention_mask`` only
+    marks real tokens there. ``use_cache=False`` matters: with a cache the detection is skipped and examples would
+    attend to each other.
     """
     own_backbone, head, config = _backbone_and_head(model)
     backbone = own_backbone if backbone is None else backbone
-    out = backbone(input_ids=batch["input_ids"], attention_mask=batch.get("attention_mask"), use_cache=False)
+    position_ids = batch.get("position_ids")
+    if position_ids is not None:  # packed rows: the position ids alone delimit the examples
+        out = backbone(input_ids=batch["input_ids"], position_ids=position_ids, attention_mask=None, use_cache=False)
+    else:
+        out = backbone(input_ids=batch["input_ids"], attention_mask=batch.get("attention_mask"), use_cache=False)
     return completion_cross_entropy(
         out.last_hidden_state, head.weight, batch["labels"],
         logit_softcap=getattr(config, "final_logit_softcapping", None),
@@ -375,6 +386,9 @@ def causal_lm_loss(model: torch.nn.Module, batch: Mapping[str, Tensor], *, chunk
 
 def naive_causal_lm_loss(model: torch.nn.Module, batch: Mapping[str, Tensor]) -> Tensor:
     """What a plain transformers + peft script does: full-vocab logits for every position, HF's loss."""
+    if batch.get("position_ids") is not None:  # packed rows, as in causal_lm_loss
+        return model(input_ids=batch["input_ids"], position_ids=batch["position_ids"], attention_mask=None,
+                     labels=batch["labels"], use_cache=False).loss
     return model(input_ids=batch["input_ids"], attention_mask=batch.get("attention_mask"),
                  labels=batch["labels"], use_cache=False).loss
 
