@@ -16,7 +16,7 @@ transformers skips the packed-sequence detection and the position-ids mechanism 
 each other (measured: logit error ~1 for every example after the first).
 
 The model uses ``sliding_window=16`` (shorter than the examples), so a mechanism that drops the window shows up as a
-mismatch. Run: ``python scripts/measure_packing.py`` (fp32, CPU).
+mismatch. Run: ``python scripts/measure_packing.py [--family qwen2]`` (fp32, CPU).
 """
 
 from __future__ import annotations
@@ -27,9 +27,15 @@ import time
 import torch
 
 
-def build(attn: str, sliding_window: int, hidden: int, layers: int):
-    from transformers import Gemma3ForCausalLM, Gemma3TextConfig
+def build(attn: str, sliding_window: int, hidden: int, layers: int, family: str = "gemma3"):
+    from transformers import Gemma3ForCausalLM, Gemma3TextConfig, Qwen2Config, Qwen2ForCausalLM
 
+    if family == "qwen2":  # full attention in every layer (Qwen2.5's default: use_sliding_window false)
+        config = Qwen2Config(vocab_size=512, hidden_size=hidden, intermediate_size=2 * hidden, num_hidden_layers=layers,
+                             num_attention_heads=4, num_key_value_heads=2, max_position_embeddings=4096,
+                             attn_implementation=attn)
+        torch.manual_seed(0)
+        return Qwen2ForCausalLM(config).float().eval()
     config = Gemma3TextConfig(vocab_size=512, hidden_size=hidden, intermediate_size=2 * hidden, num_hidden_layers=layers,
                               num_attention_heads=4, num_key_value_heads=1, head_dim=hidden // 4,
                               query_pre_attn_scalar=hidden // 4, max_position_embeddings=4096,
@@ -64,6 +70,7 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--sliding-window", type=int, default=16)
     parser.add_argument("--skip-flex", action="store_true")
+    parser.add_argument("--family", choices=["gemma3", "qwen2"], default="gemma3")
     args = parser.parse_args()
     torch.manual_seed(1)
     lengths = [170, 90, 260, 40, 200, 140]  # ~the shipped data's mean of 168 tokens
@@ -78,11 +85,15 @@ def main() -> None:
         start += len(e)
     pos[0, start:] = torch.arange(args.width - start)
 
-    print(f"torch {torch.__version__}, threads {torch.get_num_threads()}, row 1 x {args.width}, examples {lengths}, "
-          f"hidden {args.hidden}, layers {args.layers} (sliding, full), sliding_window {args.sliding_window}")
+    import transformers
+
+    layout = (f"layers {args.layers} (sliding, full), sliding_window {args.sliding_window}" if args.family == "gemma3"
+              else f"layers {args.layers} (full)")
+    print(f"{args.family}: torch {torch.__version__}, transformers {transformers.__version__}, threads "
+          f"{torch.get_num_threads()}, row 1 x {args.width}, examples {lengths}, hidden {args.hidden}, {layout}")
     rows = []
     for attn in ("sdpa", "eager") + (() if args.skip_flex else ("flex_attention",)):
-        model = build(attn, args.sliding_window, args.hidden, args.layers)
+        model = build(attn, args.sliding_window, args.hidden, args.layers, args.family)
         with torch.no_grad():
             reference = [model(input_ids=e[None], use_cache=False).logits[0] for e in examples]
         variants = {"position_ids": dict(position_ids=pos, attention_mask=None)}

@@ -149,6 +149,32 @@ def test_no_attention_across_examples_perturbing_one_leaves_the_others_unchanged
     assert not torch.allclose(leaky[row, a1:b1], before[row, a1:b1], atol=1e-4)
 
 
+def test_rows_joined_into_one_row_as_flash_kernels_need_give_the_same_hidden_states_and_loss(tokenizer, train_file):
+    """flash_attention_2 finds packed sequences from position ids only at batch size 1, so causal_lm_loss joins the
+    rows for it; each row starts a new segment at position 0, so the joined row computes the same thing (checked on
+    sdpa, which handles both layouts; flash itself needs a GPU)."""
+    from types import SimpleNamespace
+
+    from dotlightning.loss import flattens_packed_rows, naive_causal_lm_loss
+
+    data = make_data(tokenizer, train_file)
+    module = packed_module(tokenizer, "sdpa", 8)
+    batch = next(iter(data.train_dataloader()))
+    backbone, _, _ = _backbone_and_head(module.model)
+    with torch.no_grad():
+        rows = backbone(input_ids=batch["input_ids"], position_ids=batch["position_ids"], attention_mask=None,
+                        use_cache=False).last_hidden_state
+        joined = backbone(input_ids=batch["input_ids"].reshape(1, -1), position_ids=batch["position_ids"].reshape(1, -1),
+                          attention_mask=None, use_cache=False).last_hidden_state
+        torch.testing.assert_close(joined.reshape(rows.shape), rows, rtol=1e-5, atol=1e-5)
+        torch.testing.assert_close(naive_causal_lm_loss(module.model, batch), causal_lm_loss(module.model, batch),
+                                   rtol=1e-5, atol=1e-6)
+    assert flattens_packed_rows(SimpleNamespace(_attn_implementation="flash_attention_2"), rows=4)
+    assert not flattens_packed_rows(SimpleNamespace(_attn_implementation="flash_attention_2"), rows=1)
+    assert not any(flattens_packed_rows(SimpleNamespace(_attn_implementation=a), rows=4)
+                   for a in ("sdpa", "eager", "flex_attention", None))
+
+
 # ---------------------------------------------------------------------------------------------------------------------
 # Batch layout
 
@@ -349,3 +375,36 @@ def test_fit_with_packing_trains_and_logs_examples_per_step(tokenizer, train_fil
     trainer.fit(module, datamodule=data)
     metrics = trainer.callback_metrics
     assert torch.isfinite(metrics["train/loss"]) and metrics["train/examples"] >= 5
+
+
+def test_compiled_backbone_meets_one_shape_and_matches_eager_on_packed_batches(tokenizer, train_file):
+    """With packing every batch is [batch_size, pack_length]: the compiled backbone (inductor on CPU) compiles once,
+    keeps attention inside each example (transformers builds the packed mask inside the graph), and gives eager's loss
+    and LoRA gradients on every batch."""
+    import torch._dynamo
+    import torch._inductor.config
+    from torch._dynamo.utils import counters
+
+    data = make_data(tokenizer, train_file)
+    module = DotLoRAModule(base_model="tiny", quantization="none", dtype="float32", lora_dropout=0.0, compile="default")
+    module.configure_model()
+    generator = torch.Generator().manual_seed(0)
+    with torch.no_grad():
+        for name, parameter in module.named_parameters():
+            if "lora_B" in name:
+                parameter.copy_(torch.randn(parameter.shape, generator=generator) * 0.05)
+    torch._dynamo.reset()
+    counters.clear()
+    graphs = []
+    with torch._inductor.config.patch({"cpp.vec_isa_ok": False}):  # scalar kernels: a faster cold compile on CPU
+        for batch in list(data.train_dataloader())[:2]:
+            eager_loss, eager_grads = loss_and_grads(module, batch)
+            module.zero_grad(set_to_none=True)
+            loss = causal_lm_loss(module.model, batch, backbone=module._compiled_backbone)
+            loss.backward()
+            graphs.append(counters["stats"]["unique_graphs"])
+            torch.testing.assert_close(loss.detach(), eager_loss, rtol=1e-5, atol=1e-6)
+            for name, grad in eager_grads.items():
+                torch.testing.assert_close(lora_grads(module)[name], grad, rtol=1e-4, atol=1e-7, msg=name)
+    torch._dynamo.reset()
+    assert graphs[0] > 0 and graphs[-1] == graphs[0], f"recompiled for a packed batch of the same shape: {graphs}"
