@@ -12,12 +12,16 @@ Pipeline, top to bottom:
    (seed, epoch), which is what makes exact mid-epoch resume possible.
    ``pad_to_multiple_of`` rounds each batch's length up (e.g. to a multiple of 64), so a compiled backbone meets a few
    shapes only.
+   With ``packing`` instead: whole examples are packed first-fit decreasing into rows of ``pack_length`` tokens
+   (``PackedSampler``, ``collate_packed``), ``batch_size`` rows per batch, one shape [batch_size, pack_length] for the
+   whole fit; position ids restart per example, which is how the backbone keeps attention inside each example.
+   docs/packing.md has the details and the measurement behind the mechanism.
 5. ``ResumableDataLoader`` counts the batches it has handed out; Lightning (>= 2.3) saves its ``state_dict()`` in
    checkpoints and calls ``load_state_dict()`` on resume, after which the loader yields exactly the batches an
    uninterrupted run would still have produced in that epoch.
 
-Multi-GPU: the train batch sampler is not distributed-aware; run DDP with ``Trainer(use_distributed_sampler=False)``
-only after adding rank sharding here (single-device training is what the project uses).
+Multi-GPU: the data module shards batches by rank itself (``_rank_and_world_size``); run DDP with
+``Trainer(use_distributed_sampler=False)``, as the configs do.
 """
 
 from __future__ import annotations
@@ -107,6 +111,84 @@ def collate(examples: list[dict[str, Any]], pad_id: int, pad_to_multiple_of: int
     return batch
 
 
+def collate_packed(rows: list[list[dict[str, Any]]], pad_id: int, pack_length: int,
+                   batch_size: int) -> dict[str, Any]:
+    """Pack rows of whole examples into one fixed-shape batch [batch_size, pack_length] (``data.packing``).
+
+    Each row holds whole examples back to back, then padding; missing rows (the last batch of an epoch) are all
+    padding, so every batch has the same shape (one compiled graph). Per example: ``position_ids`` restart at 0, its
+    prompt labels stay -100 and its completion + EOS stay labelled, and the label of its *first* token is -100: in an
+    unpacked row nothing predicts position 0, and here the position before it is the previous example's last token,
+    which must not learn to predict the next example. The padding after the last example gets position ids 0, 1, ...
+    too, so it forms its own segment that no real token attends to (and it is unlabelled).
+
+    ``attention_mask`` ([B, T], 1 on real tokens) only marks real tokens here (the module counts tokens with it);
+    ``causal_lm_loss`` sees ``position_ids`` and calls the backbone with ``attention_mask=None``, which is what makes
+    transformers build the per-example (block-diagonal, causal, sliding-window-aware) mask from the position ids
+    (``masking_utils.find_packed_sequence_indices``; flash_attention_2 takes the varlen path from the same ids).
+    ``examples`` is the number of examples in the batch (varies from batch to batch); the per-example text fields
+    (``id``, ``prompt``, ...) are flat lists in row order.
+    """
+    if len(rows) > batch_size:
+        raise ValueError(f"collate_packed: {len(rows)} rows for batch_size={batch_size}")
+    input_ids = torch.full((batch_size, pack_length), pad_id, dtype=torch.long)
+    labels = torch.full((batch_size, pack_length), IGNORE_INDEX, dtype=torch.long)
+    attention_mask = torch.zeros((batch_size, pack_length), dtype=torch.long)
+    position_ids = torch.arange(pack_length, dtype=torch.long).repeat(batch_size, 1)
+    flat: list[dict[str, Any]] = []
+    for row, examples in enumerate(rows):
+        start = 0
+        for e in examples:
+            n = len(e["input_ids"])
+            if start + n > pack_length:
+                raise ValueError(f"collate_packed: row {row} holds {start + n} tokens, more than pack_length="
+                                 f"{pack_length}")
+            input_ids[row, start:start + n] = torch.tensor(e["input_ids"], dtype=torch.long)
+            labels[row, start:start + n] = torch.tensor(e["labels"], dtype=torch.long)
+            labels[row, start] = IGNORE_INDEX  # never predicted from the previous example's last token
+            attention_mask[row, start:start + n] = 1
+            position_ids[row, start:start + n] = torch.arange(n, dtype=torch.long)
+            start += n
+            flat.append(e)
+        position_ids[row, start:] = torch.arange(pack_length - start, dtype=torch.long)  # padding: its own segment
+    batch: dict[str, Any] = {"input_ids": input_ids, "attention_mask": attention_mask, "labels": labels,
+                             "position_ids": position_ids, "examples": len(flat),
+                             "num_labelled": int((labels[:, 1:] != IGNORE_INDEX).sum())}
+    for key in ("prompt_ids", "prompt", "completion", "kind", "source", "id"):
+        batch[key] = [e[key] for e in flat]
+    return batch
+
+
+def pack_first_fit_decreasing(lengths: list[int], pack_length: int, seed: int = 42) -> list[tuple[int, ...]]:
+    """Whole examples into rows of at most ``pack_length`` tokens: first-fit decreasing (longest example first, each
+    into the first row with room). Ties in length are ordered by a seeded shuffle; rows keep their examples in the
+    order they were placed. Every index appears once; an example longer than ``pack_length`` raises (drop it first).
+
+    >>> pack_first_fit_decreasing([5, 3, 4, 2, 6], pack_length=8)
+    [(4, 3), (0, 1), (2,)]
+    """
+    lengths_arr = np.asarray(lengths, dtype=np.int64)
+    if len(lengths_arr) and int(lengths_arr.max()) > pack_length:
+        raise ValueError(f"pack_first_fit_decreasing: an example has {int(lengths_arr.max())} tokens, more than "
+                         f"pack_length={pack_length}")
+    order = np.random.default_rng(seed).permutation(len(lengths_arr))
+    order = order[np.argsort(-lengths_arr[order], kind="stable")]
+    room = np.zeros(len(lengths_arr), dtype=np.int64)  # at most one row per example
+    rows: list[list[int]] = []
+    for index in order.tolist():
+        n = int(lengths_arr[index])
+        fits = np.flatnonzero(room[: len(rows)] >= n)
+        if len(fits):
+            row = int(fits[0])
+        else:
+            row = len(rows)
+            rows.append([])
+            room[row] = pack_length
+        rows[row].append(index)
+        room[row] -= n
+    return [tuple(r) for r in rows]
+
+
 def padding_fraction_of(batches: list[list[int]], lengths: list[int], multiple: int | None = None) -> float:
     """Padded positions / all positions when each batch is padded to its longest example (rounded up to ``multiple``).
 
@@ -152,6 +234,11 @@ class LengthGroupedSampler(Sampler[int]):
     def set_epoch(self, epoch: int) -> None:
         self.epoch = epoch
 
+    def num_batches(self) -> int:
+        """Batches per epoch on this rank."""
+        batches = -(-len(self.lengths) // self.batch_size)
+        return batches // self.world_size if self.world_size > 1 else batches
+
     def batches(self, epoch: int | None = None) -> list[list[int]]:
         epoch = (self.epoch if epoch is None else epoch) if self.reshuffle else 0
         n, bs = len(self.lengths), self.batch_size
@@ -183,6 +270,76 @@ class LengthGroupedSampler(Sampler[int]):
         return len(self.lengths)
 
 
+class PackedSampler(Sampler[int]):
+    """Packed training batches (``data.packing``): rows of whole examples, ``batch_size`` rows per batch.
+
+    The rows come from ``pack_first_fit_decreasing`` once per run (seeded tie order, the same every epoch); each epoch
+    shuffles the rows (seeded by (seed, epoch)) and cuts them into batches of ``batch_size`` rows, so the number of
+    batches is the same every epoch (what Lightning's step count, the LR schedule and exact resume rely on) while the
+    order, and which rows share a step, change. Which examples share a *row* stays fixed for the run; with attention
+    confined to each example and position ids restarting, sharing a row changes nothing in any example's loss or
+    gradient, only which examples share a step (those of one row always do).
+
+    DDP (``world_size > 1``): empty rows are appended up to a multiple of ``batch_size * world_size`` rows, then rank r
+    takes every world_size-th batch of the same global order, so all ranks run the same number of steps and together
+    see every example once (the unpacked sampler drops the last few batches instead). ``reshuffle=False`` keeps
+    epoch 0's order every epoch (``overfit_batches``).
+    """
+
+    def __init__(self, lengths: list[int], batch_size: int, pack_length: int, seed: int = 42, reshuffle: bool = True,
+                 rank: int = 0, world_size: int = 1, rows: list[tuple[int, ...]] | None = None) -> None:
+        self.lengths = list(lengths)
+        self.batch_size = batch_size
+        self.pack_length = pack_length
+        self.seed = seed
+        self.reshuffle = reshuffle
+        self.rank = rank
+        self.world_size = world_size
+        self.epoch = 0
+        # ``rows``: this packing, already computed (the data module packs once, not per loader)
+        self.rows = pack_first_fit_decreasing(self.lengths, pack_length, seed=seed) if rows is None else rows
+
+    def set_epoch(self, epoch: int) -> None:
+        self.epoch = epoch
+
+    def num_batches(self) -> int:
+        """Batches per epoch on this rank (the same every epoch)."""
+        return -(-len(self.rows) // (self.batch_size * self.world_size))
+
+    def batches(self, epoch: int | None = None) -> list[list[tuple[int, ...]]]:
+        """This rank's batches of ``epoch``: each a list of up to ``batch_size`` rows (tuples of example indices);
+        the collate fills missing rows with padding."""
+        epoch = (self.epoch if epoch is None else epoch) if self.reshuffle else 0
+        rng = np.random.default_rng((self.seed, epoch))
+        rows = [self.rows[i] for i in rng.permutation(len(self.rows))]
+        rows += [()] * (self.num_batches() * self.batch_size * self.world_size - len(rows))  # empty rows: DDP / last
+        batches = [rows[i : i + self.batch_size] for i in range(0, len(rows), self.batch_size)]
+        batches = batches[self.rank :: self.world_size]
+        return [[row for row in batch if row] or [()] for batch in batches]
+
+    def __iter__(self) -> Iterator[int]:
+        for batch in self.batches():
+            for row in batch:
+                yield from row
+
+    def __len__(self) -> int:
+        return len(self.lengths)
+
+
+class PackedRows(Dataset):
+    """The train dataset seen through rows: ``rows[(3, 7)]`` is ``[examples[3], examples[7]]`` (what the packed batch
+    sampler's rows of indices turn into before ``collate_packed``)."""
+
+    def __init__(self, dataset: ExampleDataset) -> None:
+        self.dataset = dataset
+
+    def __len__(self) -> int:
+        return len(self.dataset)
+
+    def __getitem__(self, row: tuple[int, ...]) -> list[dict[str, Any]]:
+        return [self.dataset[i] for i in row]
+
+
 class GroupedBatchSampler(Sampler[list[int]]):
     """Yields the batches of a ``LengthGroupedSampler``, optionally starting at batch ``start`` (for resume).
 
@@ -190,7 +347,7 @@ class GroupedBatchSampler(Sampler[list[int]]):
     (``dataloader.batch_sampler.sampler.set_epoch``).
     """
 
-    def __init__(self, sampler: LengthGroupedSampler) -> None:
+    def __init__(self, sampler: LengthGroupedSampler | PackedSampler) -> None:
         self.sampler = sampler
         self.start = 0
 
@@ -199,8 +356,7 @@ class GroupedBatchSampler(Sampler[list[int]]):
         yield from self.sampler.batches()[start:]
 
     def __len__(self) -> int:
-        batches = -(-len(self.sampler) // self.sampler.batch_size)
-        return batches // self.sampler.world_size if self.sampler.world_size > 1 else batches
+        return self.sampler.num_batches()
 
 
 class ResumableDataLoader(DataLoader):
@@ -232,17 +388,21 @@ class ResumableDataLoader(DataLoader):
 
     def state_dict(self) -> dict[str, int]:
         sampler = self.batch_sampler.sampler
-        return {"epoch": self._epoch, "batches_yielded": self._yielded, "num_batches": len(self.batch_sampler),
-                "seed": sampler.seed, "batch_size": sampler.batch_size}
+        state = {"epoch": self._epoch, "batches_yielded": self._yielded, "num_batches": len(self.batch_sampler),
+                 "seed": sampler.seed, "batch_size": sampler.batch_size}
+        if getattr(sampler, "pack_length", None) is not None:
+            state["pack_length"] = sampler.pack_length
+        return state
 
     def load_state_dict(self, state: dict[str, int]) -> None:
         sampler = self.batch_sampler.sampler
-        mine = {"num_batches": len(self.batch_sampler), "seed": sampler.seed, "batch_size": sampler.batch_size}
+        mine = {"num_batches": len(self.batch_sampler), "seed": sampler.seed, "batch_size": sampler.batch_size,
+                "pack_length": getattr(sampler, "pack_length", None)}
         saved = {k: state.get(k) for k in mine}
         if saved != mine:
             raise ValueError(
                 f"cannot resume the train dataloader exactly: checkpoint has {saved}, this run has {mine}. Fix: resume "
-                f"with the same train data, seed, batch_size and max_seq_length, or start a new run."
+                f"with the same train data, seed, batch_size, max_seq_length and packing, or start a new run."
             )
         sampler.set_epoch(state["epoch"])
         self._resume = {"epoch": state["epoch"], "batches_yielded": state["batches_yielded"]}
@@ -287,7 +447,7 @@ class DotDataModule(L.LightningDataModule):
     ceil(max_seq_length / N) batch lengths: what model.compile needs, since it compiles once per shape. null: pad each
     batch to its longest example only."""
     batch_size: int = 4
-    """Training batch size (examples per step, per device)."""
+    """Training batch size (examples per step, per device); with packing: rows of pack_length tokens per step."""
     eval_batch_size: int | None = None
     """Validation/test/predict batch size. null: same as batch_size."""
     num_workers: int = 0
@@ -313,6 +473,13 @@ class DotDataModule(L.LightningDataModule):
     """Use only the first N validation records. null: all."""
     limit_test: int | None = None
     """Use only the first N test/predict records. null: all."""
+    packing: bool = False
+    """Pack whole training examples into rows of pack_length tokens (batch_size rows per step, one fixed shape
+    [batch_size, pack_length]); position ids restart per example and attention stays inside each example. A step then
+    holds a varying number of examples (logged as train/examples); the loss is still the mean over the batch's
+    labelled tokens. Validation/test/predict stay unpacked. See docs/packing.md."""
+    pack_length: int = 1024
+    """Tokens per packed row (with packing). Examples longer than this are dropped and counted as too_long."""
 
     def __post_init__(self) -> None:
         super().__init__()
@@ -358,6 +525,11 @@ class DotDataModule(L.LightningDataModule):
         need(not (self.test_fraction > 0 and self.test_file is not None),
              f"test_fraction={self.test_fraction} and test_file={self.test_file!r} both give test data",
              "set test_file to null to carve the test set out of train_file, or set test_fraction to 0")
+        need(isinstance(self.packing, bool), f"packing={self.packing!r} must be true or false",
+             "use --data.packing true (with --data.pack_length) or false")
+        need(isinstance(self.pack_length, int) and not isinstance(self.pack_length, bool) and self.pack_length > 1,
+             f"pack_length={self.pack_length!r} must be an integer > 1",
+             "use e.g. pack_length=1024 (4 x 1024 with batch_size 4) or 4096 (with batch_size 1)")
         for name in ("limit_train", "limit_val", "limit_test"):
             v = getattr(self, name)
             need(v is None or v > 0, f"{name}={v} must be positive or null", f"use e.g. {name}=100, or null for all")
@@ -416,11 +588,16 @@ class DotDataModule(L.LightningDataModule):
             if limit is not None and name in self.records:
                 self.records[name] = self.records[name][:limit]
 
+    def _packs(self, name: str) -> bool:
+        return self.packing and name == "train"
+
     def _encode(self, name: str, records: list[Record]) -> ExampleDataset:
         fmt, examples, too_long = self.prompt_format, [], 0
+        # Packed rows hold whole examples only: one longer than a row is dropped like one over max_seq_length.
+        limit = min(self.max_seq_length, self.pack_length) if self._packs(name) else self.max_seq_length
         for r in records:
             enc = fmt.encode(self.tokenizer, r.prompt, r.completion, train_on_prompt=self.train_on_prompt)
-            if len(enc["input_ids"]) > self.max_seq_length:
+            if len(enc["input_ids"]) > limit:
                 too_long += 1
                 continue
             examples.append({"input_ids": enc["input_ids"], "labels": enc["labels"],
@@ -428,12 +605,12 @@ class DotDataModule(L.LightningDataModule):
                              "completion": r.completion, "kind": r.kind, "source": r.source, "id": r.id})
         stats = self.stats.setdefault(name, {})
         stats.update(records=len(examples), too_long=too_long)
+        what = "max_seq_length" if limit == self.max_seq_length else "pack_length"
         if too_long:
-            rank_zero_warn(f"{name}: dropped {too_long} of {len(records)} examples longer than max_seq_length="
-                           f"{self.max_seq_length} tokens (never truncated). Raise max_seq_length to keep them.")
+            rank_zero_warn(f"{name}: dropped {too_long} of {len(records)} examples longer than {what}={limit} tokens "
+                           f"(never truncated). Raise {what} to keep them.")
         if not examples and records:
-            raise ValueError(f"{name}: all {len(records)} examples are longer than max_seq_length="
-                             f"{self.max_seq_length}. Fix: raise max_seq_length.")
+            raise ValueError(f"{name}: all {len(records)} examples are longer than {what}={limit}. Fix: raise {what}.")
         return ExampleDataset(examples)
 
     def setup(self, stage: str | None = None) -> None:
@@ -453,7 +630,14 @@ class DotDataModule(L.LightningDataModule):
                 self.stats[name]["padding_fraction"] = self.padding_fraction(name)
                 s = self.stats[name]
                 shapes = ""
-                if self.pad_to_multiple_of is not None:
+                if self._packs(name):
+                    sampler = self._train_sampler()
+                    s.update(packed_rows=len(sampler.rows), batches=sampler.num_batches(),
+                             examples_per_row=s["records"] / max(len(sampler.rows), 1))
+                    shapes = (f" (packed: {s['packed_rows']} rows of {self.pack_length} tokens, "
+                              f"{s['examples_per_row']:.1f} examples per row, {s['batches']} batches of "
+                              f"{self.batch_size} x {self.pack_length})")
+                elif self.pad_to_multiple_of is not None:
                     s["batch_lengths"] = len(set(self.batch_lengths(name)))
                     shapes = f" (padded to multiples of {self.pad_to_multiple_of}: {s['batch_lengths']} batch lengths)"
                 rank_zero_info(f"data {name}: {s['records']} examples, dropped too_long={s['too_long']}, "
@@ -461,11 +645,18 @@ class DotDataModule(L.LightningDataModule):
 
     # -----------------------------------------------------------------------------------------------------------------
 
-    def _train_sampler(self) -> LengthGroupedSampler:
+    def _train_sampler(self) -> LengthGroupedSampler | PackedSampler:
         # Lightning's overfit_batches only un-shuffles loaders whose .sampler is random; ours shuffles in the batch
         # sampler, so we keep the order fixed ourselves.
         overfit = self.trainer is not None and bool(self.trainer.overfit_batches)
         rank, world_size = self._rank_and_world_size()
+        if self.packing:
+            lengths = self.datasets["train"].lengths
+            key = (tuple(lengths), self.pack_length, self.seed)
+            if getattr(self, "_packed_rows", (None, None))[0] != key:  # the packing is the same every epoch: once
+                self._packed_rows = (key, pack_first_fit_decreasing(lengths, self.pack_length, seed=self.seed))
+            return PackedSampler(lengths, self.batch_size, self.pack_length, seed=self.seed, reshuffle=not overfit,
+                                 rank=rank, world_size=world_size, rows=self._packed_rows[1])
         return LengthGroupedSampler(self.datasets["train"].lengths, self.batch_size, seed=self.seed,
                                     window=self.group_window if self.group_by_length else 1, reshuffle=not overfit,
                                     rank=rank, world_size=world_size)
@@ -495,11 +686,17 @@ class DotDataModule(L.LightningDataModule):
 
     def padding_fraction(self, split: str = "train", epoch: int = 0) -> float:
         """Fraction of batch positions that are padding for ``split`` (train: in ``epoch``'s batch order), counting
-        the positions that ``pad_to_multiple_of`` adds."""
+        the positions that ``pad_to_multiple_of`` adds (packed: the rest of each row, and rows left empty)."""
+        if self._packs(split):
+            batches = self._train_sampler().batches(epoch)
+            real = sum(self.datasets[split].lengths[i] for batch in batches for row in batch for i in row)
+            return 1.0 - real / (len(batches) * self.batch_size * self.pack_length) if batches else 0.0
         return padding_fraction_of(self._batches(split, epoch), self.datasets[split].lengths, self.pad_to_multiple_of)
 
     def batch_lengths(self, split: str = "train", epoch: int = 0) -> list[int]:
         """Padded length T of each batch of ``split`` (train: in ``epoch``'s order), as the collate builds them."""
+        if self._packs(split):
+            return [self.pack_length] * self._train_sampler().num_batches()
         lengths = self.datasets[split].lengths
         return [padded_width(max(lengths[i] for i in b), self.pad_to_multiple_of) for b in self._batches(split, epoch)]
 
@@ -507,6 +704,11 @@ class DotDataModule(L.LightningDataModule):
         return functools.partial(collate, pad_id=self.pad_id, pad_to_multiple_of=self.pad_to_multiple_of)
 
     def train_dataloader(self) -> ResumableDataLoader:
+        if self.packing:
+            collate_fn = functools.partial(collate_packed, pad_id=self.pad_id, pack_length=self.pack_length,
+                                           batch_size=self.batch_size)
+            return ResumableDataLoader(PackedRows(self.datasets["train"]), GroupedBatchSampler(self._train_sampler()),
+                                       collate_fn=collate_fn, num_workers=self.num_workers)
         return ResumableDataLoader(self.datasets["train"], GroupedBatchSampler(self._train_sampler()),
                                    collate_fn=self._collate(), num_workers=self.num_workers)
 

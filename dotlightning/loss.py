@@ -361,20 +361,56 @@ def causal_lm_loss(model: torch.nn.Module, batch: Mapping[str, Tensor], *, chunk
     i.e. the DotDataModule collate output. Works for a PeftModel or a bare transformers causal LM.
     ``backbone`` runs instead of the model's own decoder, e.g. a ``torch.compile`` wrapper of it.
     ``kernel`` picks the cross-entropy implementation (see ``completion_cross_entropy``).
+
+    Packed batches (``data.packing``, ``collate_packed``) carry ``position_ids`` that restart at 0 for each example.
+    Then the backbone gets those position ids and ``attention_mask=None``: transformers (5.x, masking_utils) detects
+    packed sequences from the position ids only when there is no 2D mask and no cache, and then confines attention to
+    each example (per layer type, so sliding-window layers keep their window). The batch's own ``attention_mask`` only
+    marks real tokens there. ``use_cache=False`` matters: with a cache the detection is skipped and examples would
+    attend to each other. Flash-attention kernels find packed sequences only in a single flattened row
+    (``modeling_flash_attention_utils._is_packed_sequence`` needs batch size 1), so for them the rows are joined into
+    one [1, B*T] row (each row starts a new segment at position 0) and the hidden states split back.
     """
     own_backbone, head, config = _backbone_and_head(model)
     backbone = own_backbone if backbone is None else backbone
-    out = backbone(input_ids=batch["input_ids"], attention_mask=batch.get("attention_mask"), use_cache=False)
+    position_ids = batch.get("position_ids")
+    if position_ids is not None:  # packed rows: the position ids alone delimit the examples
+        hidden = _packed_forward(backbone, config, batch["input_ids"], position_ids)
+    else:
+        hidden = backbone(input_ids=batch["input_ids"], attention_mask=batch.get("attention_mask"),
+                          use_cache=False).last_hidden_state
     return completion_cross_entropy(
-        out.last_hidden_state, head.weight, batch["labels"],
+        hidden, head.weight, batch["labels"],
         logit_softcap=getattr(config, "final_logit_softcapping", None),
         chunk_size=chunk_size, lm_head_bias=getattr(head, "bias", None), kernel=kernel,
         num_labelled=batch.get("num_labelled"),
     )
 
 
+def flattens_packed_rows(config: Any, rows: int) -> bool:
+    """Whether packed rows must be joined into one row for this model's attention kernel (flash-attention variants:
+    they detect packed sequences from position ids only at batch size 1; sdpa, eager and flex do per row)."""
+    return rows > 1 and "flash" in str(getattr(config, "_attn_implementation", None) or "")
+
+
+def _packed_forward(backbone: torch.nn.Module, config: Any, input_ids: Tensor, position_ids: Tensor) -> Tensor:
+    """Backbone hidden states [B, T, H] of packed rows: position ids, no attention mask, no cache."""
+    shape = input_ids.shape
+    if flattens_packed_rows(config, shape[0]):
+        input_ids, position_ids = input_ids.reshape(1, -1), position_ids.reshape(1, -1)
+    hidden = backbone(input_ids=input_ids, position_ids=position_ids, attention_mask=None,
+                      use_cache=False).last_hidden_state
+    return hidden.reshape(*shape, hidden.shape[-1])
+
+
 def naive_causal_lm_loss(model: torch.nn.Module, batch: Mapping[str, Tensor]) -> Tensor:
     """What a plain transformers + peft script does: full-vocab logits for every position, HF's loss."""
+    if batch.get("position_ids") is not None:  # packed rows, as in causal_lm_loss (one row for flash kernels)
+        base = model.get_base_model() if hasattr(model, "get_base_model") else model
+        ids, pos, labels = batch["input_ids"], batch["position_ids"], batch["labels"]
+        if flattens_packed_rows(base.config, ids.shape[0]):
+            ids, pos, labels = ids.reshape(1, -1), pos.reshape(1, -1), labels.reshape(1, -1)
+        return model(input_ids=ids, position_ids=pos, attention_mask=None, labels=labels, use_cache=False).loss
     return model(input_ids=batch["input_ids"], attention_mask=batch.get("attention_mask"),
                  labels=batch["labels"], use_cache=False).loss
 

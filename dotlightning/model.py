@@ -189,7 +189,7 @@ class DotLoRAModule(L.LightningModule):
 
         data = self.trainer.datamodule
         multiple = getattr(data, "pad_to_multiple_of", None)
-        if multiple is None:
+        if multiple is None and not getattr(data, "packing", False):  # packed batches have one shape already
             rank_zero_warn(
                 f"model.compile={self.hparams.compile!r} compiles the backbone once per batch shape, but "
                 "data.pad_to_multiple_of is null, so every new batch length compiles (minutes each for a 2B model on "
@@ -237,6 +237,8 @@ class DotLoRAModule(L.LightningModule):
         tokens = batch["attention_mask"].sum()
         self.log("train/loss", loss, prog_bar=True, batch_size=batch["input_ids"].shape[0])
         self.log("train/tokens", tokens.float(), reduce_fx="sum", batch_size=1)
+        if "examples" in batch:  # packed batches hold a varying number of examples (data.packing)
+            self.log("train/examples", float(batch["examples"]), batch_size=1)
         return loss
 
     # ----------------------------------------------------------------------------------------------- evaluation
