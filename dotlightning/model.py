@@ -55,6 +55,8 @@ class DotLoRAModule(L.LightningModule):
         generate_batch_size: Prompts per generation batch.
         max_new_tokens: Token limit per generated graph (generation also stops once the graph's braces close).
         log_samples: Generated samples written to the log directory (text and rendered SVG) per validation.
+        constrained_decoding: Validation and test generate under the DOT grammar (``constrained.py``), so the
+            generation metrics measure content rather than syntax; needs ``pip install 'dotlightning[constrained]'``.
     """
 
     def __init__(
@@ -81,6 +83,7 @@ class DotLoRAModule(L.LightningModule):
         generate_batch_size: int = 16,
         max_new_tokens: int = 512,
         log_samples: int = 4,
+        constrained_decoding: bool = False,
     ) -> None:
         super().__init__()
         if not 0 <= warmup_ratio < 1:
@@ -91,6 +94,10 @@ class DotLoRAModule(L.LightningModule):
             raise ValueError(f"model.compile must be null, 'default' or 'reduce-overhead', got {compile!r}")
         target_modules = target_modules if isinstance(target_modules, str) else list(target_modules)
         self.save_hyperparameters({**locals(), "target_modules": target_modules}, ignore=["self", "__class__"])
+        if constrained_decoding:
+            from dotlightning.constrained import require_llguidance
+
+            require_llguidance()  # at construction, not at the first validation hours into a fit
         self.tokenizer = load_tokenizer(base_model, trust_remote_code=trust_remote_code)
         self.model = None  # built in configure_model, on the strategy's device
         self._compiled_backbone = None  # torch.compile'd decoder for training_step when `compile` is set
@@ -243,6 +250,7 @@ class DotLoRAModule(L.LightningModule):
             [batch["prompt_ids"][row] for row in rows],
             max_new_tokens=self.hparams.max_new_tokens,
             batch_size=self.hparams.generate_batch_size,
+            constrained=self.hparams.get("constrained_decoding", False),
         )
         return predictions, rows
 
