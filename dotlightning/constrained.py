@@ -351,6 +351,8 @@ def grammar_rejects(text: str) -> str | None:
     matcher = _byte_matcher().deep_copy()
     data = text.encode("utf-8", "surrogatepass")
     valid = matcher.validate_tokens(list(data))
+    if matcher.is_error():  # a resource limit of the engine, not a verdict on the text
+        return "grammar engine: " + matcher.get_error().splitlines()[0]
     if valid < len(data):
         before = data[:valid].decode("utf-8", "replace")
         line = before.count("\n") + 1
