@@ -51,6 +51,8 @@ INVALID = {
     "unbalanced html": "digraph { a [label=<<b>x] }",
     "markdown fence": "```dot\ndigraph { a }\n```",
     "form feed as whitespace": "graph { a\x0cb }",
+    "NUL in a string": 'digraph { "a\x00b" }',
+    "a keyword by Unicode case folding": "\u017ftrict graph { a }",  # long s: not 'strict' to Graphviz
 }
 
 
