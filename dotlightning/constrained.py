@@ -190,6 +190,57 @@ class _Debt:
         return CLOSERS
 
 
+PARALLEL_MASK_VOCAB = 32_768
+"""From this vocabulary size on, the rows' masks are computed on llguidance's thread pool. Below it a row's mask takes
+~10 us and waking the pool costs more: 8 rows took 2-3 ms per step on the pool and 0.05 ms in a loop (tiny model,
+2 busy CPU cores); with Gemma's 262k tokens a mask takes ~4 ms, which the pool can split."""
+
+
+class _Compiled:
+    """Everything per (tokenizer, vocabulary width) that outlives a batch: llguidance's tokenizer, a fresh matcher
+    that each row copies (building one compiles the grammar: ~20 ms, and a copy keeps the lexer states the earlier
+    batches already built), the one-character closing tokens, and each token's bytes."""
+
+    def __init__(self, tokenizer, vocab_width: int) -> None:
+        llguidance = require_llguidance()
+        self.lltok = ll_tokenizer(tokenizer, vocab_width)
+        self.matcher = llguidance.LLMatcher(self.lltok, llguidance.LLMatcher.grammar_from_lark(dot_grammar()),
+                                            log_level=0)
+        if self.matcher.is_error():
+            raise RuntimeError(f"the DOT grammar did not compile in llguidance: {self.matcher.get_error()}")
+        self.executor = llguidance.LLExecutor()
+        self.vocab_width = vocab_width
+        self.closer_ids: dict[str, int] = {}
+        for char in CLOSERS + '"\n*/':
+            ids = self.lltok.tokenize_str(char)
+            if len(ids) == 1:
+                self.closer_ids[char] = ids[0]
+        self._bytes: dict[int, bytes] = {}
+        self._braces: torch.Tensor | None = None
+
+    def token_bytes(self, token: int) -> bytes:
+        data = self._bytes.get(token)
+        if data is None:
+            data = self._bytes[token] = self.lltok.decode_bytes([token])
+        return data
+
+    def brace_tokens(self) -> torch.Tensor:
+        """Which tokens contain a ``{`` (built once, the first time a row nests that deep)."""
+        if self._braces is None:
+            self._braces = torch.tensor([b"{" in self.token_bytes(t) for t in range(self.vocab_width)], dtype=torch.bool)
+        return self._braces
+
+
+_COMPILED: dict[tuple[int, int], tuple[object, _Compiled]] = {}
+
+
+def _compiled(tokenizer, vocab_width: int) -> _Compiled:
+    cached = _COMPILED.get((id(tokenizer), vocab_width))
+    if cached is None or cached[0] is not tokenizer:
+        cached = _COMPILED[(id(tokenizer), vocab_width)] = (tokenizer, _Compiled(tokenizer, vocab_width))
+    return cached[1]
+
+
 MAX_BRACES = MAX_NESTING - 10
 """Deepest ``{`` nesting a row may open: ``parse_dot`` refuses graphs nested deeper than ``MAX_NESTING`` (counting
 ``{``, ``[`` and HTML ``<`` together, of which the grammar allows one ``[`` and six ``<`` at a time)."""
@@ -218,21 +269,10 @@ class DotGrammarConstraint(LogitsProcessor):
         self.forced_steps = 0  # how many row-steps the budget steering decided (for measurement)
 
     def _build(self, vocab_width: int) -> None:
-        llg = self.llguidance
-        self.lltok = ll_tokenizer(self.tokenizer, vocab_width)
-        grammar = llg.LLMatcher.grammar_from_lark(dot_grammar())
-        self.matchers = [llg.LLMatcher(self.lltok, grammar, log_level=0) for _ in range(self.batch_size)]
-        error = self.matchers[0].get_error() if self.matchers[0].is_error() else ""
-        if error:
-            raise RuntimeError(f"the DOT grammar did not compile in llguidance: {error}")
-        self.executor = llg.LLExecutor()
-        self.bitmask = llg.torch.allocate_token_bitmask(self.batch_size, vocab_width)
-        self.vocab_width = vocab_width
-        self.closer_ids: dict[str, int] = {}
-        for char in CLOSERS + '"\n*/':
-            ids = self.lltok.tokenize_str(char)
-            if len(ids) == 1:
-                self.closer_ids[char] = ids[0]
+        self.compiled = _compiled(self.tokenizer, vocab_width)
+        self.lltok = self.compiled.lltok
+        self.matchers = [self.compiled.matcher.deep_copy() for _ in range(self.batch_size)]
+        self.bitmask = self.llguidance.torch.allocate_token_bitmask(self.batch_size, vocab_width)
 
     def advance(self, input_ids: torch.LongTensor) -> None:
         """Feed the matchers every generated column they have not seen yet."""
@@ -248,7 +288,7 @@ class DotGrammarConstraint(LogitsProcessor):
                 if not matcher.consume_token(token):
                     self.failed[row] = matcher.get_error() or f"token {token} rejected"
                     break
-                self.debts[row].feed(self.lltok.decode_bytes([token]))
+                self.debts[row].feed(self.compiled.token_bytes(token))
                 if matcher.is_accepting():
                     self.done[row] = True
         self.consumed = width
@@ -261,38 +301,35 @@ class DotGrammarConstraint(LogitsProcessor):
         if not active:
             return scores
         self.bitmask.fill_(-1)
-        self.llguidance.torch.fill_next_token_bitmask_par(
-            self.executor, [(self.matchers[row], row) for row in active], self.bitmask
-        )
+        if self.compiled.vocab_width >= PARALLEL_MASK_VOCAB and len(active) > 1:
+            self.llguidance.torch.fill_next_token_bitmask_par(
+                self.compiled.executor, [(self.matchers[row], row) for row in active], self.bitmask
+            )
+        else:  # llguidance.torch.fill_next_token_bitmask without its per-call checks (the buffer is ours)
+            pointer, stride = self.bitmask.data_ptr(), self.bitmask.stride(0) * self.bitmask.element_size()
+            for row in active:
+                self.matchers[row].unsafe_compute_mask_ptr(pointer + row * stride, stride)
         bits = np.unpackbits(self.bitmask.numpy().view(np.uint8), axis=1, bitorder="little")[:, : scores.shape[-1]]
-        allowed = torch.from_numpy(bits.astype(bool, copy=False)).to(scores.device)
+        forbidden = torch.from_numpy(bits) == 0
         remaining = self.max_new_tokens - self.consumed  # tokens still to generate, this one included
         for row in active:
             debt = self.debts[row]
             if debt.braces >= MAX_BRACES:
-                allowed[row] &= ~self._brace_tokens(scores.shape[-1]).to(allowed.device)
+                forbidden[row] |= self.compiled.brace_tokens()[: forbidden.shape[1]]
             if remaining > debt.closing_tokens() + 1:
                 continue
-            choice = self._closing_token(row, allowed[row])
+            choice = self._closing_token(row, forbidden[row])
             if choice is not None:
                 self.forced_steps += 1
-                keep = torch.zeros_like(allowed[row])
-                keep[choice] = True
-                allowed[row] = keep
-        return scores.masked_fill(~allowed, float("-inf"))
+                forbidden[row] = True
+                forbidden[row, choice] = False
+        return scores.masked_fill_(forbidden.to(scores.device), float("-inf"))
 
-    def _brace_tokens(self, width: int) -> torch.Tensor:
-        """Which tokens contain a ``{`` (built once, the first time a row nests that deep)."""
-        if getattr(self, "_braces", None) is None:
-            decode = self.lltok.decode_bytes
-            self._braces = torch.tensor([b"{" in decode([token]) for token in range(width)], dtype=torch.bool)
-        return self._braces
-
-    def _closing_token(self, row: int, allowed: torch.Tensor) -> int | None:
+    def _closing_token(self, row: int, forbidden: torch.Tensor) -> int | None:
         """The most closing token the grammar allows this row now, or one the grammar forces; None: the model picks."""
         for char in self.debts[row].preferred():
-            token = self.closer_ids.get(char)
-            if token is not None and token < allowed.shape[0] and bool(allowed[token]):
+            token = self.compiled.closer_ids.get(char)
+            if token is not None and token < forbidden.shape[0] and not bool(forbidden[token]):
                 return token
         forced = self.matchers[row].compute_ff_tokens()
         return forced[0] if forced else None

@@ -24,7 +24,7 @@ from pathlib import Path
 import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from dotlightning.constrained import GRAMMAR_PATH
+from dotlightning.constrained import dot_grammar
 
 GRAPHS = [
     'digraph G {\n  rankdir=LR;\n  node [shape=box, style="rounded,filled"];\n  idle -> running [label="start"];\n'
@@ -48,11 +48,12 @@ def xgrammar_variant(grammar: str) -> str:
 
 def bench_llguidance(tokenizer, grammar: str, sequences: list[list[int]], repeats: int) -> dict:
     import llguidance
-    import llguidance.hf
     from llguidance.torch import allocate_token_bitmask, fill_next_token_bitmask
 
+    from dotlightning.constrained import ll_tokenizer
+
     start = time.perf_counter()
-    lltok = llguidance.hf.from_tokenizer(tokenizer)
+    lltok = ll_tokenizer(tokenizer)  # llguidance.hf.from_tokenizer, with Gemma's text-like added tokens as text
     matcher = llguidance.LLMatcher(lltok, grammar)
     setup = time.perf_counter() - start
     bitmask = allocate_token_bitmask(1, lltok.vocab_size)
@@ -104,7 +105,7 @@ def main() -> None:
 
         gemma = load_tokenizer("embedded:gemma3-270m")
         tokenizers[f"gemma3 ({len(gemma)})"] = gemma
-    grammar = GRAMMAR_PATH.read_text(encoding="utf-8")
+    grammar = dot_grammar()
     for name, tokenizer in tokenizers.items():
         sequences = [tokenizer(text, add_special_tokens=False)["input_ids"] for text in GRAPHS]
         for library, bench in (("llguidance", bench_llguidance), ("xgrammar", bench_xgrammar)):
