@@ -119,13 +119,20 @@ grammar forces, else the model's own choice."""
 class _Debt:
     """Lexical state of one row's text: where it is (code, string, HTML, comment) and what is open."""
 
-    __slots__ = ("mode", "html", "brackets", "braces", "prev")
+    __slots__ = ("mode", "html", "brackets", "braces", "prev", "utf8")
 
     def __init__(self) -> None:
         self.mode, self.html, self.brackets, self.braces, self.prev = CODE, 0, 0, 0, 0x0A  # as if after a newline
+        self.utf8 = 0  # continuation bytes still owed by a character split across tokens
 
     def feed(self, data: bytes) -> None:
         for byte in data:
+            if byte >= 0x80:  # only inside names, strings, HTML and comments; never changes the mode
+                self.utf8 = (1 if byte < 0xE0 else 2 if byte < 0xF0 else 3) if byte >= 0xC0 else max(0, self.utf8 - 1)
+                if self.mode == ESCAPE:  # a backslash escapes the whole character
+                    self.mode = STRING
+                self.prev = byte
+                continue
             mode = self.mode
             if mode == STRING:
                 if byte == 0x5C:  # backslash
@@ -175,10 +182,13 @@ class _Debt:
         # + an ID ("" = 2 tokens) and an '=' that the grammar may still want, + one per open bracket and brace,
         # + the rest of the header when the body has not opened yet: a model spelling `sTrIcT gRaPh {}` one letter
         # per token needs up to 14.
-        return lexical + 3 + max(0, self.brackets) + max(0, self.braces) + (12 if self.braces <= 0 else 0)
+        return (self.utf8 + lexical + 3 + max(0, self.brackets) + max(0, self.braces)
+                + (12 if self.braces <= 0 else 0))
 
     def preferred(self) -> str:
-        """Closing characters in order of preference for the current mode."""
+        """Closing characters in order of preference for the current mode ('' while a character is unfinished)."""
+        if self.utf8:
+            return ""
         if self.mode in (STRING, ESCAPE):
             return '"'
         if self.mode == HTML:
@@ -189,6 +199,10 @@ class _Debt:
             return "/" if self.prev == 0x2A else "*"
         return CLOSERS
 
+
+STEER_MARGIN = 3
+"""Tokens to spare when steering starts: the estimate assumes one-character closing tokens that the grammar allows
+right away, and a row may first have to finish a name or a character split across tokens."""
 
 PARALLEL_MASK_VOCAB = 32_768
 """From this vocabulary size on, the rows' masks are computed on llguidance's thread pool. Below it a row's mask takes
@@ -215,6 +229,9 @@ class _Compiled:
             ids = self.lltok.tokenize_str(char)
             if len(ids) == 1:
                 self.closer_ids[char] = ids[0]
+        # single-byte tokens for 0x80-0xBF (byte-level BPE and byte-fallback vocabularies have them)
+        self.continuation_ids = [ids[0] for ids in (self.lltok.tokenize_bytes(bytes([b])) for b in range(0x80, 0xC0))
+                                 if len(ids) == 1]
         self._bytes: dict[int, bytes] = {}
         self._braces: torch.Tensor | None = None
 
@@ -316,7 +333,7 @@ class DotGrammarConstraint(LogitsProcessor):
             debt = self.debts[row]
             if debt.braces >= MAX_BRACES:
                 forbidden[row] |= self.compiled.brace_tokens()[: forbidden.shape[1]]
-            if remaining > debt.closing_tokens() + 1:
+            if remaining > debt.closing_tokens() + STEER_MARGIN:
                 continue
             choice = self._closing_token(row, forbidden[row])
             if choice is not None:
@@ -331,6 +348,10 @@ class DotGrammarConstraint(LogitsProcessor):
             token = self.compiled.closer_ids.get(char)
             if token is not None and token < forbidden.shape[0] and not bool(forbidden[token]):
                 return token
+        if self.debts[row].utf8:  # finish the character: any one continuation byte the grammar allows
+            for token in self.compiled.continuation_ids:
+                if token < forbidden.shape[0] and not bool(forbidden[token]):
+                    return token
         forced = self.matchers[row].compute_ff_tokens()
         return forced[0] if forced else None
 
