@@ -8,7 +8,7 @@ Why llguidance and not xgrammar: measured on this CPU with the same grammar (doc
 xgrammar takes ~3 ms, and its Lark dialect can keep keywords out of identifiers (``node -> b`` is not a DOT edge), which
 xgrammar's cannot.
 
-Three things a plain grammar mask does not give, handled here:
+Four things a plain grammar mask does not give, handled here:
 
 * **Finishing within the token budget.** A mask keeps the text valid *so far*; a model that never closes its quotes
   or braces still runs out of ``max_new_tokens`` mid-graph. Each row tracks how much closing it owes (open strings,

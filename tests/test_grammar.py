@@ -144,6 +144,33 @@ def test_closing_steers_to_the_cheapest_allowed_token(tiny):
     assert int(torch.isfinite(scores[0]).sum()) == 1
 
 
+UNFINISHED = {
+    "inside html": b"digraph { a -> b [label=<<b>x",
+    "inside a block comment": b"digraph { a /* still open",
+    "after an edge operator": b"graph { a -- ",
+    "attribute without its value": b"digraph { a [color",
+    "a character split across tokens": b'digraph { "caf\xc3',
+    "header not yet written": b"strict ",
+    "nested subgraphs": b"digraph { subgraph cluster_0 { a -> { b",
+}
+
+
+@pytest.mark.parametrize("prefix", UNFINISHED.values(), ids=UNFINISHED.keys())
+def test_rows_are_steered_to_a_complete_graph_within_the_budget(tiny, prefix):
+    _, tokenizer = tiny
+    constraint = DotGrammarConstraint(tokenizer, 1, prompt_width=0, max_new_tokens=0)
+    constraint(torch.zeros((1, 0), dtype=torch.long), torch.zeros((1, len(tokenizer))))  # builds the matchers
+    ids = constraint.lltok.tokenize_bytes(prefix)
+    constraint.max_new_tokens = len(ids) + 12
+    while not constraint.done[0] and len(ids) < constraint.max_new_tokens:
+        # all-zero scores: the "model" takes the lowest token id the mask leaves, whatever it means
+        scores = constraint(torch.tensor([ids]), torch.zeros((1, len(tokenizer))))
+        ids.append(int(scores[0].argmax()))
+        constraint.advance(torch.tensor([ids]))
+    text = constraint.lltok.decode_bytes(ids).decode("utf-8")
+    assert constraint.done[0] and parse_dot(text) is not None, text
+
+
 def test_missing_library_gives_install_hint(tiny, monkeypatch):
     model, tokenizer = tiny
     real_import = builtins.__import__
