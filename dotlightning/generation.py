@@ -92,7 +92,7 @@ def generate_dot(
     constrained: bool = False,
     temperature: float | None = None,
 ) -> list[str]:
-    """Greedy-decode one completion per prompt (token ids already in the training prompt format).
+    """Decode one completion per prompt, greedily by default (token ids already in the training prompt format).
 
     Prompts are sorted by length so that each batch pads little, generated with left padding and the KV cache,
     and returned in the original order, decoded without special tokens.
