@@ -8,8 +8,6 @@ import json
 import pytest
 import torch
 
-pytest.importorskip("llguidance")
-
 from dotlightning import constrained
 from dotlightning.base_models import load_base_model, load_tokenizer
 from dotlightning.best_of_n import best_of_n, choose, prompt_names, rank
@@ -17,6 +15,21 @@ from dotlightning.constrained import ConstrainedDecodingUnavailable, DotGrammarC
 from dotlightning.dot import parse_dot
 from dotlightning.generation import generate_dot
 from dotlightning.prompts import PromptFormat
+
+try:
+    import llguidance  # noqa: F401
+
+    LLGUIDANCE_INSTALLED = True
+except ImportError:
+    LLGUIDANCE_INSTALLED = False
+
+
+@pytest.fixture(autouse=True)
+def _skip_without_llguidance(request):
+    """Every test here but the missing-library one needs llguidance (in the test extra)."""
+    if not LLGUIDANCE_INSTALLED and request.node.originalname != "test_missing_library_gives_install_hint":
+        pytest.skip("llguidance is not installed (pip install 'dotlightning[constrained]')")
+
 
 VALID = {
     "quoted strings with escapes": r'digraph { "a \"quoted\" name" -> "line\nbreak"; "back\\slash" }',
