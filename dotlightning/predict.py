@@ -109,7 +109,8 @@ def generate(
 
         predictions = best_of_n(module.model, module.tokenizer, prompt_ids, [r[prompt_field] for r in records],
                                 num_samples=num_samples, temperature=temperature, seed=seed,
-                                max_new_tokens=max_new_tokens, batch_size=batch_size, constrained=constrained)
+                                max_new_tokens=max_new_tokens, batch_size=batch_size, constrained=constrained,
+                                progress=len(records) * num_samples > batch_size)
     results = [{**record, "prediction": prediction} for record, prediction in zip(records, predictions)]
 
     if render:
