@@ -1,6 +1,7 @@
 """Decode-time overhead of grammar-constrained decoding: generate_dot with and without ``constrained`` on CPU.
 
-    python scripts/bench_constrained_decoding.py [--base_model tiny] [--batch 8] [--max_new_tokens 64] [--repeats 5]
+    python scripts/bench_constrained_decoding.py [--base_model tiny] [--batch 8] [--max_new_tokens 64] [--repeats 10]
+    python scripts/bench_constrained_decoding.py --adapter adapters/gemma3-270m-dot --max_new_tokens 128 --repeats 2
 
 Same prompts, same batch, greedy; the two modes alternate so that a busy machine slows both alike. Reports the
 median wall time per batch, the forward passes it took (prefill + one per new token, counted by a hook), and the
@@ -40,6 +41,7 @@ PROMPTS = [
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--base_model", default="tiny")
+    parser.add_argument("--adapter", default=None, help="peft adapter (its base and prompt format replace --base_model)")
     parser.add_argument("--batch", type=int, default=8)
     parser.add_argument("--max_new_tokens", type=int, default=64)
     parser.add_argument("--repeats", type=int, default=10)
@@ -47,12 +49,26 @@ def main() -> None:
     args = parser.parse_args()
     if args.threads:
         torch.set_num_threads(args.threads)
-    tokenizer = load_tokenizer(args.base_model)
-    model = load_base_model(args.base_model, quantization="none")
+    fmt = PromptFormat()
+    if args.adapter:
+        from dotlightning.export import read_adapter_metadata
+        from dotlightning.model import DotLoRAModule
+        from dotlightning.prompts import DEFAULT_SYSTEM
+
+        metadata = read_adapter_metadata(args.adapter)
+        fmt = PromptFormat(style=metadata.get("prompt_style", "tags"), system=metadata.get("system_prompt") or DEFAULT_SYSTEM)
+        module = DotLoRAModule(base_model=metadata.get("base_model") or args.base_model, quantization="none",
+                               adapter=args.adapter)
+        module.build(torch.device("cpu"))
+        model, tokenizer = module.model, module.tokenizer
+    else:
+        tokenizer = load_tokenizer(args.base_model)
+        model = load_base_model(args.base_model, quantization="none")
     prompts = (PROMPTS * (args.batch // len(PROMPTS) + 1))[: args.batch]
-    ids = [PromptFormat().encode(tokenizer, prompt)["input_ids"] for prompt in prompts]
+    ids = [fmt.encode(tokenizer, prompt)["input_ids"] for prompt in prompts]
     calls = [0]
-    model.register_forward_hook(lambda *_: calls.__setitem__(0, calls[0] + 1))
+    hooked = model.get_base_model() if hasattr(model, "get_base_model") else model  # peft's generate skips its forward
+    hooked.register_forward_hook(lambda *_: calls.__setitem__(0, calls[0] + 1))
     run = dict(max_new_tokens=args.max_new_tokens, batch_size=args.batch)
     for constrained in (False, True):  # warm-up: tokenizer conversion, grammar build, allocator
         generate_dot(model, tokenizer, ids, constrained=constrained, **run)
