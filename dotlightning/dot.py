@@ -68,8 +68,8 @@ nested subgraphs can overflow the C stack of Graphviz's parser, so we refuse bef
 # `}`. Brace matching skips "quoted strings" (with backslash escapes), <HTML <nested> labels>, // and /* */ comments
 # and `#` preprocessor lines, exactly the places where DOT allows a brace that is not structure.
 
-_ID = r'(?:"(?:[^"\\]|\\.)*"|[A-Za-z_\x80-\uffff][\w\x80-\uffff]*|-?(?:\.\d+|\d+(?:\.\d*)?))'
-_HEADER = re.compile(rf"(?<![\w.\x80-\uffff])(?:strict\s+)?(?:di)?graph(?:\s*{_ID}|\s+<[^<>]*>)?\s*\{{", re.I | re.S)
+_ID = r'(?:"(?:[^"\\]|\\.)*"|[A-Za-z_\x80-\U0010ffff][\w\x80-\U0010ffff]*|-?(?:\.\d+|\d+(?:\.\d*)?))'
+_HEADER = re.compile(rf"(?<![\w.\x80-\U0010ffff])(?:strict\s+)?(?:di)?graph(?:\s*{_ID}|\s+<[^<>]*>)?\s*\{{", re.I | re.S)
 
 
 _SPECIAL = re.compile(r'["<{}\[\]/#]')  # the only characters that can change brace depth or start a skip

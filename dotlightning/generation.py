@@ -14,7 +14,7 @@ import contextlib
 from collections.abc import Iterator, Sequence
 
 import torch
-from transformers import StoppingCriteria, StoppingCriteriaList
+from transformers import LogitsProcessorList, StoppingCriteria, StoppingCriteriaList
 
 
 class GraphClosed(StoppingCriteria):
@@ -89,12 +89,25 @@ def generate_dot(
     max_new_tokens: int = 512,
     batch_size: int = 16,
     progress: bool = False,
+    constrained: bool = False,
+    temperature: float | None = None,
 ) -> list[str]:
-    """Greedy-decode one completion per prompt (token ids already in the training prompt format).
+    """Decode one completion per prompt, greedily by default (token ids already in the training prompt format).
 
     Prompts are sorted by length so that each batch pads little, generated with left padding and the KV cache,
     and returned in the original order, decoded without special tokens.
+
+    ``constrained``: mask every step to the DOT grammar (``constrained.py``; needs llguidance), so each completion is
+    one graph that Graphviz parses; rows stop when their graph is complete instead of on ``GraphClosed``.
+    ``temperature``: sample at this temperature instead of decoding greedily (best-of-n draws its candidates so; seed
+    with ``torch.manual_seed`` for repeatable draws).
     """
+    if constrained:
+        from dotlightning.constrained import require_llguidance
+
+        require_llguidance()  # fail before the first batch, with the install hint
+    sampling = dict(do_sample=True, temperature=temperature, top_p=1.0, top_k=0) if temperature else dict(
+        do_sample=False, top_p=None, top_k=None, temperature=None)
     device = next(model.parameters()).device
     pad_id = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else tokenizer.eos_token_id
     order = sorted(range(len(prompt_ids)), key=lambda i: len(prompt_ids[i]))
@@ -114,18 +127,23 @@ def generate_dot(
             ids = prompt_ids[index]
             input_ids[row, width - len(ids) :] = torch.tensor(ids, dtype=torch.long)
             attention_mask[row, width - len(ids) :] = 1
+        if constrained:
+            from dotlightning.constrained import DotGrammarConstraint, GrammarComplete
+
+            constraint = DotGrammarConstraint(tokenizer, len(batch), width, max_new_tokens)
+            guidance = dict(logits_processor=LogitsProcessorList([constraint]),
+                            stopping_criteria=StoppingCriteriaList([GrammarComplete(constraint)]))
+        else:
+            guidance = dict(stopping_criteria=StoppingCriteriaList([GraphClosed(tokenizer, len(batch))]))
         with _fresh_head_input(model):
             generated = model.generate(
                 input_ids=input_ids.to(device),
                 attention_mask=attention_mask.to(device),
                 max_new_tokens=max_new_tokens,
-                do_sample=False,
-                top_p=None,
-                top_k=None,
-                temperature=None,
+                **sampling,
                 pad_token_id=pad_id,
                 eos_token_id=tokenizer.eos_token_id,
-                stopping_criteria=StoppingCriteriaList([GraphClosed(tokenizer, len(batch))]),
+                **guidance,
             )
         texts = tokenizer.batch_decode(generated[:, width:], skip_special_tokens=True)
         for index, text in zip(batch, texts):

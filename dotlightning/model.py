@@ -58,6 +58,8 @@ class DotLoRAModule(L.LightningModule):
         skip_nonfinite_loss: Drop (no backward, no update) a micro-batch whose loss is NaN/Inf, and an optimizer step
             whose gradients are, instead of letting one bad update make every weight NaN (AMP's rule). Each skip is
             counted and warned about. Costs a device sync per step; off by default.
+        constrained_decoding: Validation and test generate under the DOT grammar (``constrained.py``), so the
+            generation metrics measure content rather than syntax; needs ``pip install 'dotlightning[constrained]'``.
     """
 
     def __init__(
@@ -85,6 +87,7 @@ class DotLoRAModule(L.LightningModule):
         max_new_tokens: int = 512,
         log_samples: int = 4,
         skip_nonfinite_loss: bool = False,
+        constrained_decoding: bool = False,
     ) -> None:
         super().__init__()
         if not 0 <= warmup_ratio < 1:
@@ -95,6 +98,10 @@ class DotLoRAModule(L.LightningModule):
             raise ValueError(f"model.compile must be null, 'default' or 'reduce-overhead', got {compile!r}")
         target_modules = target_modules if isinstance(target_modules, str) else list(target_modules)
         self.save_hyperparameters({**locals(), "target_modules": target_modules}, ignore=["self", "__class__"])
+        if constrained_decoding:
+            from dotlightning.constrained import require_llguidance
+
+            require_llguidance()  # at construction, not at the first validation hours into a fit
         self.tokenizer = load_tokenizer(base_model, trust_remote_code=trust_remote_code)
         self.model = None  # built in configure_model, on the strategy's device
         self._compiled_backbone = None  # torch.compile'd decoder for training_step when `compile` is set
@@ -267,6 +274,7 @@ class DotLoRAModule(L.LightningModule):
             [batch["prompt_ids"][row] for row in rows],
             max_new_tokens=self.hparams.max_new_tokens,
             batch_size=self.hparams.generate_batch_size,
+            constrained=self.hparams.get("constrained_decoding", False),
         )
         return predictions, rows
 

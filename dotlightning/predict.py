@@ -1,7 +1,8 @@
 """``python -m dotlightning generate``: DOT for your prompts from a trained adapter (the shipped one by default).
 
 Reads JSONL records with a ``prompt`` field (or one ``--prompt`` from the command line), formats each exactly as in
-training (the prompt style is recorded with the adapter), generates greedily in batches, and writes JSONL records with
+training (the prompt style is recorded with the adapter), generates greedily in batches (``--constrained true``:
+under the DOT grammar; ``--num_samples n``: best of n samples), and writes JSONL records with
 ``prompt`` and ``prediction``; ``--render DIR`` also writes one SVG per prediction that Graphviz can lay out.
 """
 
@@ -51,6 +52,10 @@ def generate(
     max_new_tokens: int = 512,
     render: str | None = None,
     device: str = "auto",
+    constrained: bool = False,
+    num_samples: int = 1,
+    temperature: float = 0.7,
+    seed: int = 0,
 ) -> list[dict]:
     """Generate DOT for prompts.
 
@@ -70,6 +75,12 @@ def generate(
         max_new_tokens: Token limit per graph (generation also stops once the graph's braces close).
         render: Directory for one SVG per prediction that Graphviz can lay out.
         device: auto (cuda if available), cpu or cuda.
+        constrained: Decode under the DOT grammar, so every prediction is one graph Graphviz parses (needs
+            pip install 'dotlightning[constrained]').
+        num_samples: 1 decodes greedily; n > 1 samples n candidates per prompt and keeps the one a reference-free
+            verifier prefers (it parses, names what the prompt names, agrees with the other samples).
+        temperature: Sampling temperature for num_samples > 1.
+        seed: Random seed for num_samples > 1.
     """
     from dotlightning.dot import extract_dot, render as render_dot
     from dotlightning.generation import generate_dot
@@ -78,6 +89,12 @@ def generate(
 
     if (input is None) == (prompt is None):
         raise ValueError("give exactly one of --input FILE.jsonl or --prompt 'a description'")
+    if num_samples < 1:
+        raise ValueError(f"--num_samples must be >= 1, got {num_samples}. Fix: pass 1 for greedy decoding.")
+    if constrained:
+        from dotlightning.constrained import require_llguidance
+
+        require_llguidance()  # before minutes of model loading
     records = [{prompt_field: prompt}] if prompt is not None else read_prompts(input, prompt_field)
     adapter = resolve_adapter(adapter)  # adapters/NAME: the packaged adapter when not present locally
     if adapter and not (Path(adapter) / "adapter_config.json").is_file():
@@ -92,8 +109,16 @@ def generate(
     target = torch.device("cuda" if device == "auto" and torch.cuda.is_available() else ("cpu" if device == "auto" else device))
     module.build(target)
     prompt_ids = [fmt.encode(module.tokenizer, record[prompt_field])["input_ids"] for record in records]
-    predictions = generate_dot(module.model, module.tokenizer, prompt_ids, max_new_tokens=max_new_tokens,
-                               batch_size=batch_size, progress=len(records) > batch_size)
+    if num_samples == 1:
+        predictions = generate_dot(module.model, module.tokenizer, prompt_ids, max_new_tokens=max_new_tokens,
+                                   batch_size=batch_size, progress=len(records) > batch_size, constrained=constrained)
+    else:
+        from dotlightning.best_of_n import best_of_n
+
+        predictions = best_of_n(module.model, module.tokenizer, prompt_ids, [r[prompt_field] for r in records],
+                                num_samples=num_samples, temperature=temperature, seed=seed,
+                                max_new_tokens=max_new_tokens, batch_size=batch_size, constrained=constrained,
+                                progress=len(records) * num_samples > batch_size)
     results = [{**record, "prediction": prediction} for record, prediction in zip(records, predictions)]
 
     if render:

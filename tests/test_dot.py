@@ -38,6 +38,13 @@ def test_extract_strict_and_quoted_or_numeric_ids():
         assert extract_dot(dot) == (dot, True), dot
 
 
+def test_extract_graph_named_beyond_the_basic_multilingual_plane():
+    # Graphviz takes every byte >= 0x80 as a letter, so an emoji or a rare CJK ideograph is a name like any other
+    text = "digraph \U0001F600\U00020000x { a -> b }"
+    assert extract_dot(text) == (text, True)
+    assert parse_dot(text) is not None
+
+
 def test_extract_braces_in_strings_html_and_comments_do_not_count():
     dot = (
         'digraph { a [label="}{ \\" }"]; b [label=<<b>}</b> {>];\n'

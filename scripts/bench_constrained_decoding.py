@@ -1,0 +1,98 @@
+"""Decode-time overhead of grammar-constrained decoding: generate_dot with and without ``constrained`` on CPU.
+
+    python scripts/bench_constrained_decoding.py [--base_model tiny] [--batch 8] [--max_new_tokens 64] [--repeats 10]
+    python scripts/bench_constrained_decoding.py --adapter adapters/gemma3-270m-dot --max_new_tokens 128 --repeats 2
+
+Same prompts, same batch, greedy; the two modes alternate so that a busy machine slows both alike. Reports the
+median wall time per batch, the forward passes it took (prefill + one per new token, counted by a hook), and the
+wall and CPU (process) time per forward pass, whose ratios are the overhead per generated token (constrained rows
+stop when their graph is complete, so whole-batch times can differ in step count as well). On a shared machine the
+CPU time is the steadier number: other processes stretch the wall clock, not this process's CPU seconds.
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import sys
+import time
+from pathlib import Path
+
+import torch
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from dotlightning.base_models import load_base_model, load_tokenizer
+from dotlightning.dot import parse_dot
+from dotlightning.generation import generate_dot
+from dotlightning.prompts import PromptFormat
+
+PROMPTS = [
+    "Draw a directed graph: idle goes to busy on start, and busy goes to done.",
+    "An undirected network where the load balancer links to web1, web2 and web3.",
+    "A state machine with states start, running, paused and stopped.",
+    "A build pipeline: checkout, compile, test, package, deploy.",
+    'Nodes "Start Here" and "End There", connected by an edge labelled "go".',
+    "A family tree: Alice and Bob are the parents of Carol and Dave.",
+    "The service calls the database and the cache; each worker reports to the scheduler.",
+    "A cluster named backend with db and queue, and a frontend node that talks to both.",
+]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--base_model", default="tiny")
+    parser.add_argument("--adapter", default=None, help="peft adapter (its base and prompt format replace --base_model)")
+    parser.add_argument("--batch", type=int, default=8)
+    parser.add_argument("--max_new_tokens", type=int, default=64)
+    parser.add_argument("--repeats", type=int, default=10)
+    parser.add_argument("--threads", type=int, default=None, help="torch.set_num_threads (default: torch's)")
+    args = parser.parse_args()
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    fmt = PromptFormat()
+    if args.adapter:
+        from dotlightning.export import read_adapter_metadata
+        from dotlightning.model import DotLoRAModule
+        from dotlightning.prompts import DEFAULT_SYSTEM
+
+        metadata = read_adapter_metadata(args.adapter)
+        fmt = PromptFormat(style=metadata.get("prompt_style", "tags"), system=metadata.get("system_prompt") or DEFAULT_SYSTEM)
+        module = DotLoRAModule(base_model=metadata.get("base_model") or args.base_model, quantization="none",
+                               adapter=args.adapter)
+        module.build(torch.device("cpu"))
+        model, tokenizer = module.model, module.tokenizer
+    else:
+        tokenizer = load_tokenizer(args.base_model)
+        model = load_base_model(args.base_model, quantization="none")
+    prompts = (PROMPTS * (args.batch // len(PROMPTS) + 1))[: args.batch]
+    ids = [fmt.encode(tokenizer, prompt)["input_ids"] for prompt in prompts]
+    calls = [0]
+    hooked = model.get_base_model() if hasattr(model, "get_base_model") else model  # peft's generate skips its forward
+    hooked.register_forward_hook(lambda *_: calls.__setitem__(0, calls[0] + 1))
+    run = dict(max_new_tokens=args.max_new_tokens, batch_size=args.batch)
+    for constrained in (False, True):  # warm-up: tokenizer conversion, grammar build, allocator
+        generate_dot(model, tokenizer, ids, constrained=constrained, **run)
+    results: dict[bool, list[tuple[float, float, int]]] = {False: [], True: []}
+    parsed: dict[bool, int] = {}
+    for _ in range(args.repeats):
+        for constrained in (False, True):
+            calls[0] = 0
+            start, cpu = time.perf_counter(), time.process_time()
+            texts = generate_dot(model, tokenizer, ids, constrained=constrained, **run)
+            results[constrained].append((time.perf_counter() - start, time.process_time() - cpu, calls[0]))
+            parsed[constrained] = sum(parse_dot(text) is not None for text in texts)
+    wall, cpu = {}, {}
+    for constrained, runs in results.items():
+        seconds = statistics.median(s for s, _, _ in runs)
+        steps = statistics.median(n for _, _, n in runs)
+        wall[constrained] = statistics.median(s / n for s, _, n in runs)
+        cpu[constrained] = statistics.median(c / n for _, c, n in runs)
+        print(f"{'constrained' if constrained else 'free':>11}: {seconds * 1000:.0f} ms per batch of {args.batch} x "
+              f"{args.max_new_tokens}, {steps:.0f} forward passes, {wall[constrained] * 1000:.2f} ms wall / "
+              f"{cpu[constrained] * 1000:.2f} ms CPU per pass, {parsed[constrained]}/{args.batch} parse")
+    print(f"overhead per generated token: wall {100 * (wall[True] / wall[False] - 1):+.1f}%, "
+          f"CPU {100 * (cpu[True] / cpu[False] - 1):+.1f}% (median of {args.repeats} runs each)")
+
+
+if __name__ == "__main__":
+    main()
