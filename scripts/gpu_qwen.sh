@@ -62,8 +62,14 @@ run_one() {  # SIZE NAME
 
 case $cmd in
 setup)
-  mkdir -p $prefix/site $prefix/sys $prefix/model
-  for w in .offline/wheels-bnb/*.whl .offline/wheels/*.whl; do
+  mkdir -p $prefix/site $prefix/sys $prefix/model $prefix/split
+  # A wheel too big for one call beside the checkout travels split (split -b 22M -d W W.part): join it here.
+  for p in .offline/wheels-*/*.whl.part*; do [[ -e $p ]] && cp "$p" $prefix/split/; done
+  for first in $prefix/split/*.whl.part00; do
+    [[ -e $first ]] || continue; w=${first%.part00}
+    (( $(ls "$w".part* | wc -l) >= 2 )) && cat "$w".part* > "$w" && rm -f "$w".part*
+  done
+  for w in .offline/wheels-bnb/*.whl .offline/wheels/*.whl $prefix/split/*.whl; do
     [[ -e $w && ! -e $prefix/site/.$(basename "$w") ]] || continue
     python3 -m pip install -q --no-index --no-deps --no-compile --no-cache-dir --target $prefix/site "$w" && touch "$prefix/site/.$(basename "$w")"
   done
