@@ -10,8 +10,7 @@ import lightning.pytorch as L
 from lightning.pytorch.callbacks import ModelCheckpoint
 
 from dotlightning.export import export_adapter
-
-METRIC_ORDER = ("parse_rate", "clean_rate", "node_f1", "edge_f1", "edge_label_f1", "exact_match")
+from dotlightning.metrics import SCORE_KEYS as METRIC_ORDER  # the table's order, defined once
 
 
 class RunCheckpoint(ModelCheckpoint):

@@ -39,7 +39,8 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
-IGNORE_INDEX = -100
+from dotlightning.prompts import IGNORE_INDEX
+
 LossKernel = Literal["auto", "chunked", "fused", "cce", "cce-exact", "liger"]
 
 # Upper bound on logits elements per chunk when chunk_size is not given: 2**26 fp32 values is 256 MiB,

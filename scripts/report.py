@@ -11,7 +11,7 @@ import csv
 import json
 from pathlib import Path
 
-KEYS = ("parse_rate", "clean_rate", "node_f1", "edge_f1", "edge_label_f1", "exact_match")
+from dotlightning.metrics import SCORE_KEYS as KEYS
 
 
 def row(label: str, scores: dict) -> str:
