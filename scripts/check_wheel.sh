@@ -14,6 +14,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 python=${1:-${DOTLIGHTNING_VENV:-.venv}/bin/python}
+[[ $python == /* || $python != */* ]] || python=$PWD/$python  # the checks run from an empty directory
 work=$(mktemp -d "${TMPDIR:-/tmp}/dotlightning-wheel.XXXXXX")
 trap 'rm -rf "$work"' EXIT
 
