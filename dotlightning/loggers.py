@@ -43,24 +43,10 @@ class TensorBoardLogger(_LightningTensorBoardLogger):
         sub_dir: str | None = None,
         **kwargs: Any,
     ):
-        # The same parameters as __init__ (jsonargparse reads this signature too); __init__ runs only on the
-        # TensorBoard branch, since Python skips it when __new__ returns another class's instance.
+        # The same parameters as Lightning's __init__ (jsonargparse reads this signature too); that __init__ runs
+        # only on the TensorBoard branch, since Python skips it when __new__ returns another class's instance.
         if tensorboard_available():
             return super().__new__(cls)
         warnings.warn("dotlightning: tensorboard is not installed, so this run logs to CSV (metrics.csv) in the same "
                       "folder, without images. Fix: pip install 'dotlightning[tensorboard]'", stacklevel=2)
         return CSVLogger(save_dir, name=name, version=version, prefix=prefix)
-
-    def __init__(
-        self,
-        save_dir: str,
-        name: str | None = "lightning_logs",
-        version: int | str | None = None,
-        log_graph: bool = False,
-        default_hp_metric: bool = True,
-        prefix: str = "",
-        sub_dir: str | None = None,
-        **kwargs: Any,
-    ) -> None:
-        super().__init__(save_dir, name=name, version=version, log_graph=log_graph,
-                         default_hp_metric=default_hp_metric, prefix=prefix, sub_dir=sub_dir, **kwargs)
