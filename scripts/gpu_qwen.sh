@@ -4,10 +4,12 @@
 #   bash scripts/gpu_qwen.sh start SIZE RUN [RUN...] # SIZE 1.5b | 0.5b; returns at once, runs detached (setsid)
 #   bash scripts/gpu_qwen.sh memory                  # peak memory of the 1.5B QLoRA step at 4 x 512 (+ gc)
 #   bash scripts/gpu_qwen.sh wait SECONDS            # progress; tars every result so far to $OUT/runs.tgz
-# Kit (.offline, from ../shared/offline/bundle.sh, one 40 MiB part per call): wheels-bnb/ (bitsandbytes alone, it
-# is 43 MB), wheels/ + debs/, model-q15-NN/ and model-q05-NN/ parts, tok/ (the tokenizer files converted on the CPU
-# machine, whose transformers converts GGUF tokenizers as the user's does).
-# A run NAME is "fit:<recipe>" or "base:<style>" (see run_one). Each writes R/SIZE-NAME/: the CSV log (loss curve),
+#   bash scripts/gpu_qwen.sh collect                 # the finished adapters, bf16, to $OUT in 15 MiB pieces
+# Kit (.offline, from ../shared/offline/bundle.sh): wheels/ + debs/, model-q15-NN/ and model-q05-NN/ parts (one per
+# call, FILE.sha256 and FILE.size in -00), tok/ (the tokenizer files converted on the CPU machine, whose transformers
+# converts GGUF tokenizers as the user's does), eval/smcat.jsonl (scripts/smcat_fixtures_to_records.py). A wheel or
+# part too big for one call beside the checkout travels split (split -b 22M -d W W.part); setup joins it.
+# A run NAME is seed | qv-chat | all-chat | all-chat-5e-4 (fits) or base-chat | base-tags (see run_one). Each writes R/SIZE-NAME/: the CSV log (loss curve),
 # adapter, predictions-<eval>.jsonl, scores-<eval>.json and timings; the GPU is shared by all runs, since each fit is
 # bound by the host (kernel launches), not the GPU.
 set -uo pipefail
@@ -22,7 +24,7 @@ export LD_LIBRARY_PATH="$prefix/sys/usr/lib/x86_64-linux-gnu:$prefix/sys/lib/x86
 export PYTORCH_CUDA_ALLOC_CONF=expandable_segments:True OMP_NUM_THREADS=2
 mkdir -p "$R"
 
-spec() { echo "embedded:qwen2.5-coder-$1-instruct"; }
+spec() { echo "${SPEC:-embedded:qwen2.5-coder-$1-instruct}"; }  # SPEC=tiny: a CPU dry run of the plumbing
 
 run_one() {  # SIZE NAME
   local size=$1 name=$2 out=$R/$1-$2 config=configs/qwen2.5-coder-$1.yaml
@@ -33,29 +35,40 @@ run_one() {  # SIZE NAME
   # Measured 2026-12-01 (first launch): six processes at batch 16 without checkpointing filled the 140 GB card
   # (rows up to 863 tokens), and the seed fit hit a NaN loss at step 41 with the compiled fused loss. Relaunched with
   # two fits at a time, the eager chunked loss and no validation loop (the test files below are the evaluation).
-  local fast=(--data.batch_size 16 --trainer.accumulate_grad_batches 1 --model.gradient_checkpointing ${GC:-false}
-              --model.loss_kernel chunked --trainer.limit_val_batches 0 --model.skip_nonfinite_loss true
+  # The experiment's speed settings: configs/recipes/large-gpu.yaml (batch 16 x 1, the same optimizer steps as
+  # 4 x 4; no checkpointing on an H200), the eager chunked loss, and no validation loop (the held-out files below are
+  # the evaluation). Measured 2026-12-01: six fits at once at batch 16 filled the 140 GB card; three fit.
+  local fast=(--config configs/recipes/large-gpu.yaml --model.loss_kernel chunked --trainer.limit_val_batches 0
               --trainer.default_root_dir "$out" --trainer.logger.init_args.save_dir "$out" ${EXTRA_FIT:-})
   case $name in
     base-chat) style=chat ;;
     base-tags) style=tags ;;
     seed) python3 -m dotlightning fit --config "$config" --config configs/recipes/seed.yaml "${fast[@]}"; style=tags ;;
-    all-chat-2e-4) python3 -m dotlightning fit --config "$config" "${fast[@]}" ;;
+    qv-chat) python3 -m dotlightning fit --config "$config" --config configs/recipes/qv-chat.yaml "${fast[@]}" ;;
+    all-chat) python3 -m dotlightning fit --config "$config" "${fast[@]}" ;;
     all-chat-5e-4) python3 -m dotlightning fit --config "$config" --model.learning_rate 5.0e-4 "${fast[@]}" ;;
-    all-tags-5e-4) python3 -m dotlightning fit --config "$config" --model.learning_rate 5.0e-4 --data.prompt_style tags "${fast[@]}"; style=tags ;;
-    all-chat-1e-3) python3 -m dotlightning fit --config "$config" --model.learning_rate 1.0e-3 "${fast[@]}" ;;
     *) echo "unknown run $name"; return 2 ;;
   esac
   [[ $name == base-* ]] || adapter=$(ls -d "$out"/*/version_*/adapter 2>/dev/null | tail -1)
   [[ $name == base-* || -n $adapter ]] || { echo "== $size-$name: FAILED (no adapter)"; return 1; }
   echo "fit_seconds $((SECONDS - t0))" > "$out/timings.txt"
   local limit=1024; [[ $name == base-* ]] && limit=512  # a base that writes prose runs to the limit
-  for eval in test hand2 smcat hand1 train; do  # most telling first: the lease may end mid-way
-    local t1=$SECONDS
-    python3 -m dotlightning generate --input "$R/eval/$eval.jsonl" --output "$out/predictions-$eval.jsonl" \
-      --adapter "$adapter" --base_model "$(spec "$size")" --prompt_style "$style" --batch_size 64 --max_new_tokens $limit \
-      && python3 -m dotlightning score --input "$out/predictions-$eval.jsonl" --group_by '[kind,source]' --quiet true | tail -1 > "$out/scores-$eval.json"
-    echo "generate_${eval}_seconds $((SECONDS - t1))" >> "$out/timings.txt"
+  # Every held-out file in one process and few large batches (sorted by length): the model loads and merges once.
+  local t1=$SECONDS
+  python3 -m dotlightning generate --input "$R/eval/all.jsonl" --output "$out/predictions-all.jsonl" \
+    --adapter "$adapter" --base_model "$(spec "$size")" --prompt_style "$style" --batch_size "${EVAL_BATCH:-160}" \
+    --max_new_tokens "${EVAL_TOKENS:-$limit}"
+  echo "generate_all_seconds $((SECONDS - t1))" >> "$out/timings.txt"
+  python3 - "$out" <<'PY'
+import json, sys
+out = sys.argv[1]
+rows = [json.loads(line) for line in open(f"{out}/predictions-all.jsonl")]
+for name in sorted({row["eval"] for row in rows}):
+    with open(f"{out}/predictions-{name}.jsonl", "w") as handle:
+        handle.writelines(json.dumps(row, ensure_ascii=False) + "\n" for row in rows if row["eval"] == name)
+PY
+  for eval in test hand2 smcat hand1 train; do
+    python3 -m dotlightning score --input "$out/predictions-$eval.jsonl" --group_by '[kind,source]' --quiet true | tail -1 > "$out/scores-$eval.json"
   done
   echo "== $size-$name: done in $((SECONDS - t0)) s; test $(python3 -c "import json;d=json.load(open('$out/scores-test.json'));print({k:round(d[k],3) for k in ('parse_rate','node_f1','edge_f1')})" 2>&1 | tail -1)"
 }
@@ -74,14 +87,14 @@ setup)
     python3 -m pip install -q --no-index --no-deps --no-compile --no-cache-dir --target $prefix/site "$w" && touch "$prefix/site/.$(basename "$w")"
   done
   for d in .offline/debs/*.deb; do [[ -e $d ]] && dpkg -x "$d" $prefix/sys; done
-  for p in .offline/model-*/*.part* .offline/model-*/*.sha256; do [[ -e $p ]] && cp "$p" $prefix/model/; done
+  for p in .offline/model-*/*.part* .offline/model-*/*.sha256 .offline/model-*/*.size; do [[ -e $p ]] && cp "$p" $prefix/model/; done
   [[ -d .offline/tok ]] && cp -r .offline/tok $prefix/
   [[ -d .offline/eval ]] && mkdir -p "$R/eval" && cp .offline/eval/*.jsonl "$R/eval/"
   for sum in $prefix/model/*.gguf.sha256; do
     [[ -e $sum ]] || continue; gguf=${sum%.sha256}; [[ -e $gguf ]] && continue
-    n=$(ls "$gguf".part* 2>/dev/null | wc -l)
-    case $gguf in *1.5b*) want=27 ;; *0.5b*) want=12 ;; *) want=$n ;; esac  # bundle.sh's 40 MiB parts
-    (( n < want )) && { echo "$(basename "$gguf"): $n of $want parts"; continue; }
+    n=$(ls "$gguf".part* 2>/dev/null | wc -l) have=$(cat "$gguf".part* 2>/dev/null | wc -c)
+    want=$(cat "$gguf.size" 2>/dev/null || echo "$have")  # FILE.size: the joined file's bytes, beside its sha256
+    (( have < want )) && { echo "$(basename "$gguf"): $n parts, $have of $want bytes"; continue; }
     cat "$gguf".part* > "$gguf.tmp" 2>/dev/null
     if [[ $(sha256sum "$gguf.tmp" | cut -d' ' -f1) == $(cat "$sum") ]]; then mv "$gguf.tmp" "$gguf"; rm -f "$gguf".part*; echo "ready: $gguf"
     else rm -f "$gguf.tmp"; echo "$(basename "$gguf"): $n parts so far"; fi
@@ -101,6 +114,15 @@ start)
   head -n 50 data/train.jsonl > "$R/eval/train.jsonl"
   cp results/handwritten/prompts.jsonl "$R/eval/hand1.jsonl"
   cp results/handwritten/prompts-v2.jsonl "$R/eval/hand2.jsonl"
+  python3 - "$R/eval" <<'PY'
+import json, sys
+folder = sys.argv[1]
+with open(f"{folder}/all.jsonl", "w") as out:
+    for name in ("test", "hand2", "smcat", "hand1", "train"):
+        for line in open(f"{folder}/{name}.jsonl"):
+            if line.strip():
+                out.write(json.dumps({**json.loads(line), "eval": name}, ensure_ascii=False) + "\n")
+PY
   bash "$0" convert "$size" > "$R/convert-$size.log" 2>&1 || { cat "$R/convert-$size.log"; exit 1; }
   for name in "$@"; do
     setsid nohup bash "$0" one "$size" "$name" > "$R/$size-$name.log" 2>&1 < /dev/null &
@@ -113,6 +135,18 @@ memory)
     python3 scripts/measure_memory.py --base_model "$(spec 1.5b)" --targets $targets --batch 4 --length 512 --accumulate 4 2>&1 | tail -1
   done | tee "$R/memory.jsonl"
   ;;
+collect)  # each finished run's adapter as a bf16 tarball in $OUT (at most 15 MiB a file: split -b 15M)
+  for adapter in "$R"/*/*/version_*/adapter; do
+    [[ -f $adapter/adapter_model.safetensors ]] || continue
+    run=$(basename "$(dirname "$(dirname "$(dirname "$adapter")")")") tmp=$(mktemp -d)
+    cp -r "$adapter" "$tmp/$run"
+    python3 -c "import sys, torch; from safetensors.torch import load_file, save_file; f = sys.argv[1]; save_file({k: v.to(torch.bfloat16) for k, v in load_file(f).items()}, f, metadata={'format': 'pt'})" "$tmp/$run/adapter_model.safetensors"
+    rm -f "$tmp/$run/tokenizer.json"
+    tar -C "$tmp" -czf "$OUT/adapter-$run.tgz" "$run" && split -b 15M -d "$OUT/adapter-$run.tgz" "$OUT/adapter-$run.tgz.part" && rm "$OUT/adapter-$run.tgz"
+    rm -rf "$tmp"
+  done
+  ls -la "$OUT"
+  ;;
 wait)
   deadline=$((SECONDS + $1))
   while (( SECONDS < deadline )); do
@@ -124,6 +158,6 @@ wait)
   for log in "$R"/*-*.log; do echo "$(basename "$log"): $(tr '\r' '\n' < "$log" | grep -v '^\s*$' | tail -1 | cut -c1-160)"; done
   nvidia-smi --query-gpu=memory.used,utilization.gpu --format=csv,noheader
   echo "running: $(pgrep -f 'gpu_qwen.sh one' | wc -l)"
-  [[ -n ${OUT:-} ]] && tar -C "$R" -czf "$OUT/runs.tgz" --exclude='*.ckpt' --exclude='eval' . && ls -la "$OUT"
+  [[ -n ${OUT:-} ]] && tar -C "$R" -czf "$OUT/runs.tgz" --exclude='*.ckpt' --exclude='eval' --exclude='*.safetensors' --exclude='predictions-all.jsonl' . && ls -la "$OUT"
   ;;
 esac
