@@ -60,6 +60,10 @@ class DotLoRAModule(L.LightningModule):
             counted and warned about. Costs a device sync per step; off by default.
         constrained_decoding: Validation and test generate under the DOT grammar (``constrained.py``), so the
             generation metrics measure content rather than syntax; needs ``pip install 'dotlightning[constrained]'``.
+        cudnn_attention: Let PyTorch pick cuDNN's fused attention for SDPA on CUDA. Off by default: on an H200 (torch
+            2.11, 2026-12-02) it gave finite losses but NaN gradients on 12-15 of 900 Qwen2.5-Coder 1.5B steps and
+            crashed one fit (``mha_graph.execute``); with it off (flash / memory-efficient kernels) the same fits had
+            none (docs/results.md). Sets the process-wide ``torch.backends.cuda.enable_cudnn_sdp``.
     """
 
     def __init__(
@@ -88,6 +92,7 @@ class DotLoRAModule(L.LightningModule):
         log_samples: int = 4,
         skip_nonfinite_loss: bool = False,
         constrained_decoding: bool = False,
+        cudnn_attention: bool = False,
     ) -> None:
         super().__init__()
         if not 0 <= warmup_ratio < 1:
@@ -135,6 +140,7 @@ class DotLoRAModule(L.LightningModule):
         from peft import LoraConfig, PeftModel, get_peft_model
 
         hp = self.hparams
+        torch.backends.cuda.enable_cudnn_sdp(hp.cudnn_attention)  # a global switch; a no-op on CPU
         if base is None:
             base = load_base_model(
                 hp.base_model,

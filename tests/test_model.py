@@ -361,3 +361,16 @@ def test_a_nonfinite_loss_is_skipped_when_asked(tmp_path, pair_files, monkeypatc
     trainer.fit(module, datamodule=make_data(module, pair_files))
     assert module._skipped_nonfinite == 1 and calls["n"] >= 3
     assert all(torch.isfinite(w).all() for w in lora_weights(module).values())
+
+
+@pytest.mark.parametrize("allowed", [False, True])
+def test_cudnn_attention_is_off_unless_asked_for(allowed):
+    """cuDNN's SDPA kernel gave NaN gradients on an H200: building the module switches it off by default."""
+    before = torch.backends.cuda.cudnn_sdp_enabled()
+    try:
+        torch.backends.cuda.enable_cudnn_sdp(not allowed)
+        kwargs = {} if not allowed else {"cudnn_attention": True}
+        DotLoRAModule(base_model="tiny", quantization="none", **kwargs).build(torch.device("cpu"))
+        assert torch.backends.cuda.cudnn_sdp_enabled() is allowed
+    finally:
+        torch.backends.cuda.enable_cudnn_sdp(before)
