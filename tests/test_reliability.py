@@ -106,6 +106,36 @@ def test_nan_loss_stops_naming_step_keeps_last_good_checkpoint_weights_only(pair
     assert not list((tmp_path / "runs" / "tiny").glob("version_*/adapter"))
 
 
+def test_out_of_memory_names_step_shape_and_fix_and_last_checkpoint_resumes(pair_files, tmp_path, monkeypatch):
+    """A CUDA OOM injected at global step 3: the error carries a note naming the step, the batch shape, the last
+    checkpoint and the knobs to turn; that checkpoint (step 2) loads and ``--ckpt_path last`` finishes the run."""
+    import dotlightning.model as model_module
+
+    real_loss, calls = model_module.causal_lm_loss, []
+
+    def loss_running_out_of_memory(model, batch, **kwargs):
+        if torch.is_grad_enabled():
+            calls.append(1)
+            if len(calls) == 4:  # the 4th training step, i.e. global step 3
+                raise torch.OutOfMemoryError("CUDA out of memory. Tried to allocate 2.00 GiB (injected)")
+        return real_loss(model, batch, **kwargs)
+
+    monkeypatch.setattr(model_module, "causal_lm_loss", loss_running_out_of_memory)
+    monkeypatch.chdir(tmp_path)
+    args = ["fit", "--config", TINY, *_data_args(pair_files), "--trainer.max_steps", "6", "--trainer.val_check_interval", "6", *QUIET]
+    with pytest.raises(torch.OutOfMemoryError) as caught:
+        cli.main(args)
+    note = "\n".join(getattr(caught.value, "__notes__", []))
+    assert "out of memory at global step 3 (epoch 0), batch input_ids 4 x " in note, note
+    assert "--model.gradient_checkpointing true" in note and "--data.batch_size 2 --trainer.accumulate_grad_batches 2" in note
+    assert "--data.max_seq_length 128" in note and "last.ckpt (intact; resume with --ckpt_path last)" in note
+    last = tmp_path / "runs" / "tiny" / "checkpoints" / "last.ckpt"
+    assert torch.load(last, map_location="cpu", weights_only=True)["global_step"] == 2
+    monkeypatch.setattr(model_module, "causal_lm_loss", real_loss)
+    cli.main([*args, "--ckpt_path", "last"])
+    assert torch.load(last, map_location="cpu", weights_only=True)["global_step"] == 6
+
+
 def _write_bad_train(tmp_path: Path) -> Path:
     rows = [json.dumps(r) for r in make_pairs(12)]
     rows[2] = '{"prompt": "broken json", "completion": '  # line 3
