@@ -96,6 +96,7 @@ def best_of_n(
     constrained: bool = False,
     return_candidates: bool = False,
     progress: bool = False,
+    repair: bool = True,
 ):
     """For each prompt, sample ``num_samples`` completions at ``temperature`` and return the verifier's choice.
 
@@ -113,7 +114,7 @@ def best_of_n(
     expanded = [ids for ids in prompt_ids for _ in range(num_samples)]
     torch.manual_seed(seed)
     texts = generate_dot(model, tokenizer, expanded, max_new_tokens=max_new_tokens, batch_size=batch_size,
-                         constrained=constrained, temperature=temperature, progress=progress)
+                         constrained=constrained, temperature=temperature, progress=progress, repair=repair)
     candidates = [texts[i * num_samples : (i + 1) * num_samples] for i in range(len(prompt_ids))]
     choices = [samples[choose(samples, prompt)] for samples, prompt in zip(candidates, prompts)]
     return (choices, candidates) if return_candidates else choices

@@ -16,6 +16,8 @@ from collections.abc import Iterator, Sequence
 import torch
 from transformers import LogitsProcessorList, StoppingCriteria, StoppingCriteriaList
 
+from dotlightning.repair import repair_dot
+
 
 class GraphClosed(StoppingCriteria):
     """Stops each sequence once the braces of the first graph it wrote are balanced again.
@@ -91,6 +93,7 @@ def generate_dot(
     progress: bool = False,
     constrained: bool = False,
     temperature: float | None = None,
+    repair: bool = True,
 ) -> list[str]:
     """Decode one completion per prompt, greedily by default (token ids already in the training prompt format).
 
@@ -101,6 +104,8 @@ def generate_dot(
     one graph that Graphviz parses; rows stop when their graph is complete instead of on ``GraphClosed``.
     ``temperature``: sample at this temperature instead of decoding greedily (best-of-n draws its candidates so; seed
     with ``torch.manual_seed`` for repeatable draws).
+    ``repair``: quote bare IDs that DOT does not allow (``tidepool-core``) where that makes a rejected graph valid
+    (``repair.py``); a graph Graphviz accepts, or one beyond that repair, is returned as generated.
     """
     if constrained:
         from dotlightning.constrained import require_llguidance
@@ -147,7 +152,7 @@ def generate_dot(
             )
         texts = tokenizer.batch_decode(generated[:, width:], skip_special_tokens=True)
         for index, text in zip(batch, texts):
-            outputs[index] = text
+            outputs[index] = repair_dot(text) if repair else text
     if was_training:
         model.train()
     return outputs

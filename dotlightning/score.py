@@ -116,6 +116,7 @@ def score(
     reference_field: str = "completion",
     group_by: str | list[str] | None = None,
     quiet: bool = False,
+    repair: bool = False,
 ) -> dict:
     """Score generated DOT in a JSONL file against references; prints a table and a final JSON line.
 
@@ -125,6 +126,9 @@ def score(
         reference_field: Field holding the reference DOT.
         group_by: Field name(s) (e.g. ``kind``, ``source``) to break the results down by.
         quiet: Print only the final JSON line.
+        repair: Score each prediction as ``repair_dot`` returns it (bare IDs such as ``build-image`` quoted where
+            that makes the graph valid), which is what ``generate`` writes by default; for predictions written
+            before the repair existed or with ``--repair false``.
 
     Returns:
         Overall ``parse_rate, clean_rate, node_f1, edge_f1, edge_label_f1, exact_match, n, reference_invalid,
@@ -132,6 +136,10 @@ def score(
     """
     records = read_jsonl(input)
     preds = [_field(r, prediction_field, input, i) for i, r in enumerate(records, 1)]
+    if repair:
+        from dotlightning.repair import repair_dot
+
+        preds = [repair_dot(p) for p in preds]
     refs = [_field(r, reference_field, input, i) for i, r in enumerate(records, 1)]
     scores = [sample_scores(p, t) for p, t in zip(preds, refs, strict=True)]
 
