@@ -1,8 +1,8 @@
 """Repair the one mistake that makes most generated DOT invalid: a bare ID that DOT does not allow unquoted.
 
-Measured on 2026-12-02 (CPU, the 89 hand-written v2 prompts): of the 6 graphs the tuned Qwen2.5-Coder 1.5B adapter
-wrote that Graphviz rejected, 5 held names such as ``tidepool-core``, ``build-image`` or ``SYN+ACK`` unquoted, or
-the keyword ``edge`` as a node; the untuned base fails the same way (26 of its 31 rejected graphs). The user meant
+Measured on 2026-12-02 (CPU, the 89 hand-written v2 prompts): all 6 graphs the tuned Qwen2.5-Coder 1.5B adapter
+wrote that Graphviz rejected held names such as ``tidepool-core``, ``build-image`` or ``SYN+ACK`` unquoted, or the
+keyword ``edge`` as a node, and all 6 parse once repaired; the untuned base fails the same way (26 of its 31). The user meant
 the name exactly as written, so quoting it is the repair: ``tidepool -> tidepool-core`` becomes
 ``tidepool -> "tidepool-core"``.
 
