@@ -23,7 +23,9 @@ class GraphClosed(StoppingCriteria):
     """Stops each sequence once the braces of the first graph it wrote are balanced again.
 
     A tiny scanner over the newly generated tokens tracks brace depth outside ``"..."`` strings (with ``\\"``
-    escapes), so a label such as ``"{x}"`` does not end the graph early.
+    escapes), so a label such as ``"{x}"`` does not end the graph early. A stray quote (a label of three quotes, seen on
+    2026-12-02) would hide the real end inside a "string", and the model then wrote prose to the token limit; so a
+    ``}`` that opens a line also ends the graph once all braces, in strings or not, are balanced.
     """
 
     def __init__(self, tokenizer, batch_size: int) -> None:
@@ -33,6 +35,8 @@ class GraphClosed(StoppingCriteria):
         self.in_string = [False] * batch_size
         self.escaped = [False] * batch_size
         self.done = [False] * batch_size
+        self.raw_depth = [0] * batch_size  # every brace, strings or not
+        self.previous = ["\n"] * batch_size  # the character before the current one
         self._text: dict[int, str] = {}
 
     def _token_text(self, token_id: int) -> str:
@@ -46,6 +50,12 @@ class GraphClosed(StoppingCriteria):
             if self.done[row]:
                 continue
             for char in self._token_text(token_id):
+                previous, self.previous[row] = self.previous[row], char
+                if char in "{}":
+                    self.raw_depth[row] += 1 if char == "{" else -1
+                    if char == "}" and previous == "\n" and self.opened[row] and self.raw_depth[row] <= 0:
+                        self.done[row] = True
+                        break
                 if self.in_string[row]:
                     if self.escaped[row]:
                         self.escaped[row] = False
@@ -63,6 +73,48 @@ class GraphClosed(StoppingCriteria):
                     if self.depth[row] == 0:
                         self.done[row] = True
                         break
+        return torch.tensor(self.done, dtype=torch.bool, device=input_ids.device)
+
+
+class RepetitionStop(StoppingCriteria):
+    """Stops a sequence caught in a loop: its last ``min_span`` or more new tokens are one chunk repeated (at least 3
+    copies, the chunk at most ``max_period`` tokens).
+
+    Such a sequence never closes its graph (measured 2026-12-02 on the CPU: the shipped adapter repeated one sentence
+    inside a label to the 1,024-token limit on a state-machine-cat test prompt, which kept its whole batch of 16 busy
+    for minutes), so it is invalid either way; stopping it early only saves the time. A real graph does not repeat 96
+    tokens verbatim: its lines differ in their IDs. Checked every ``every`` steps, on the last few hundred tokens.
+
+    >>> import torch
+    >>> stop = RepetitionStop(prompt_width=2, min_span=12, every=1)
+    >>> stop(torch.tensor([[9, 9] + [1, 2, 3, 4] * 3, [9, 9] + list(range(12))]), None).tolist()
+    [True, False]
+    """
+
+    def __init__(self, prompt_width: int, min_span: int = 96, max_period: int = 128, every: int = 8) -> None:
+        self.prompt_width, self.min_span, self.max_period, self.every = prompt_width, min_span, max_period, every
+        self._calls = 0
+        self.done: list[bool] | None = None
+
+    def _looping(self, tokens: list[int]) -> bool:
+        for period in range(1, self.max_period + 1):
+            span = max(3 * period, -(-self.min_span // period) * period)
+            if span > len(tokens):
+                break
+            chunk = tokens[-period:]
+            if tokens[-span:] == chunk * (span // period):
+                return True
+        return False
+
+    def __call__(self, input_ids: torch.LongTensor, scores: torch.FloatTensor, **kwargs) -> torch.BoolTensor:
+        if self.done is None:
+            self.done = [False] * input_ids.shape[0]
+        self._calls += 1
+        new = input_ids.shape[1] - self.prompt_width
+        if self._calls % self.every == 0 and new >= self.min_span:
+            window = input_ids[:, -min(new, 3 * self.max_period + self.min_span):].tolist()
+            for row, tokens in enumerate(window):
+                self.done[row] = self.done[row] or self._looping(tokens)
         return torch.tensor(self.done, dtype=torch.bool, device=input_ids.device)
 
 
@@ -137,9 +189,10 @@ def generate_dot(
 
             constraint = DotGrammarConstraint(tokenizer, len(batch), width, max_new_tokens)
             guidance = dict(logits_processor=LogitsProcessorList([constraint]),
-                            stopping_criteria=StoppingCriteriaList([GrammarComplete(constraint)]))
+                            stopping_criteria=StoppingCriteriaList([GrammarComplete(constraint), RepetitionStop(width)]))
         else:
-            guidance = dict(stopping_criteria=StoppingCriteriaList([GraphClosed(tokenizer, len(batch))]))
+            guidance = dict(stopping_criteria=StoppingCriteriaList([GraphClosed(tokenizer, len(batch)),
+                                                                    RepetitionStop(width)]))
         with _fresh_head_input(model):
             generated = model.generate(
                 input_ids=input_ids.to(device),
