@@ -1,15 +1,18 @@
 #!/usr/bin/env bash
 # Base vs QLoRA-tuned Qwen2.5-Coder Instruct on the offline GPU box, through the CLI and the configs only.
 #   bash scripts/gpu_qwen.sh setup                   # every call: install what this call carried (idempotent)
-#   bash scripts/gpu_qwen.sh start SIZE RUN [RUN...] # SIZE 1.5b | 0.5b; returns at once, runs detached (setsid)
+#   bash scripts/gpu_qwen.sh start SIZE=RUN,RUN [SIZE=RUN...]  # SIZE 1.5b | 0.5b; returns at once, runs detached
+#                                                    # (setsid); the sizes convert side by side
 #   bash scripts/gpu_qwen.sh memory                  # peak memory of the 1.5B QLoRA step at 4 x 512 (+ gc)
 #   bash scripts/gpu_qwen.sh wait SECONDS            # progress; tars every result so far to $OUT/runs.tgz
-#   bash scripts/gpu_qwen.sh collect                 # the finished adapters, bf16, to $OUT in 15 MiB pieces
+#   bash scripts/gpu_qwen.sh collect                 # every finished adapter, bf16, to $OUT in 15 MiB pieces
+#                                                    # (`wait` already sends each new one once, as soon as it exists)
 # Kit (.offline, from ../shared/offline/bundle.sh): wheels/ + debs/, model-q15-NN/ and model-q05-NN/ parts (one per
 # call, FILE.sha256 and FILE.size in -00), tok/ (the tokenizer files converted on the CPU machine, whose transformers
 # converts GGUF tokenizers as the user's does), eval/smcat.jsonl (scripts/smcat_fixtures_to_records.py). A wheel or
 # part too big for one call beside the checkout travels split (split -b 22M -d W W.part); setup joins it.
-# A run NAME is seed | qv-chat | all-chat | all-chat-5e-4 (fits) or base-chat | base-tags (see run_one). Each writes R/SIZE-NAME/: the CSV log (loss curve),
+# A run NAME is seed | qv-chat | all-chat | all-chat-5e-4 (fits), base-chat | base-tags, or shipped (the adapter
+# carried in .offline/shipped/, evaluated only) (see run_one). Each writes R/SIZE-NAME/: the CSV log (loss curve),
 # adapter, predictions-<eval>.jsonl, scores-<eval>.json and timings; the GPU is shared by all runs, since each fit is
 # bound by the host (kernel launches), not the GPU.
 set -uo pipefail
@@ -25,6 +28,24 @@ export PYTORCH_CUDA_ALLOC_CONF=expandable_segments:True OMP_NUM_THREADS=2
 mkdir -p "$R"
 
 spec() { echo "${SPEC:-embedded:qwen2.5-coder-$1-instruct}"; }  # SPEC=tiny: a CPU dry run of the plumbing
+
+pack_adapter() {  # ADAPTER_DIR RUN: a bf16 tarball in $R/ready/, which `wait` and `collect` send to $OUT
+  local adapter=$1 run=$2 tmp; tmp=$(mktemp -d); mkdir -p "$R/ready"
+  cp -r "$adapter" "$tmp/$run"
+  python3 -c "import sys, torch; from safetensors.torch import load_file, save_file; f = sys.argv[1]; save_file({k: v.to(torch.bfloat16) for k, v in load_file(f).items()}, f, metadata={'format': 'pt'})" "$tmp/$run/adapter_model.safetensors"
+  rm -f "$tmp/$run/tokenizer.json"
+  tar -C "$tmp" -czf "$R/ready/adapter-$run.tgz.tmp" "$run" && mv "$R/ready/adapter-$run.tgz.tmp" "$R/ready/adapter-$run.tgz"
+  rm -rf "$tmp"
+}
+
+send_ready() {  # ALL: every packed adapter to $OUT in 15 MiB pieces; without ALL only those not sent before
+  [[ -n ${OUT:-} ]] || return 0
+  for tgz in "$R"/ready/*.tgz; do
+    [[ -e $tgz ]] || continue
+    [[ -z ${1:-} && -e $tgz.sent ]] && continue
+    split -b 15M -d "$tgz" "$OUT/$(basename "$tgz").part" && touch "$tgz.sent"
+  done
+}
 
 run_one() {  # SIZE NAME
   local size=$1 name=$2 out=$R/$1-$2 config=configs/qwen2.5-coder-$1.yaml
@@ -43,15 +64,17 @@ run_one() {  # SIZE NAME
   case $name in
     base-chat) style=chat ;;
     base-tags) style=tags ;;
+    shipped) adapter=$(ls -d $prefix/shipped/*/ | head -1) ;;
     seed) python3 -m dotlightning fit --config "$config" --config configs/recipes/seed.yaml "${fast[@]}"; style=tags ;;
     qv-chat) python3 -m dotlightning fit --config "$config" --config configs/recipes/qv-chat.yaml "${fast[@]}" ;;
     all-chat) python3 -m dotlightning fit --config "$config" "${fast[@]}" ;;
     all-chat-5e-4) python3 -m dotlightning fit --config "$config" --model.learning_rate 5.0e-4 "${fast[@]}" ;;
     *) echo "unknown run $name"; return 2 ;;
   esac
-  [[ $name == base-* ]] || adapter=$(ls -d "$out"/*/version_*/adapter 2>/dev/null | tail -1)
+  [[ $name == base-* || $name == shipped ]] || adapter=$(ls -d "$out"/*/version_*/adapter 2>/dev/null | tail -1)
   [[ $name == base-* || -n $adapter ]] || { echo "== $size-$name: FAILED (no adapter)"; return 1; }
   echo "fit_seconds $((SECONDS - t0))" > "$out/timings.txt"
+  [[ $name == base-* || $name == shipped ]] || pack_adapter "$adapter" "$size-$name"  # `wait` sends it at once
   local limit=1024; [[ $name == base-* ]] && limit=512  # a base that writes prose runs to the limit
   # Every held-out file in one process and few large batches (sorted by length): the model loads and merges once.
   local t1=$SECONDS
@@ -89,6 +112,7 @@ setup)
   for d in .offline/debs/*.deb; do [[ -e $d ]] && dpkg -x "$d" $prefix/sys; done
   for p in .offline/model-*/*.part* .offline/model-*/*.sha256 .offline/model-*/*.size; do [[ -e $p ]] && cp "$p" $prefix/model/; done
   [[ -d .offline/tok ]] && cp -r .offline/tok $prefix/
+  [[ -d .offline/shipped ]] && cp -r .offline/shipped $prefix/
   [[ -d .offline/eval ]] && mkdir -p "$R/eval" && cp .offline/eval/*.jsonl "$R/eval/"
   for sum in $prefix/model/*.gguf.sha256; do
     [[ -e $sum ]] || continue; gguf=${sum%.sha256}; [[ -e $gguf ]] && continue
@@ -107,8 +131,7 @@ convert)  # SIZE: the GGUF -> bf16 checkpoint once, then the CPU machine's token
   [[ -f $tok ]] && tar -C "$dir" -xJf "$tok"
   echo "converted: $dir"; ls "$dir"
   ;;
-start)
-  size=$1; shift
+start)  # SIZE=RUN,RUN ...: the held-out files once, then per size (side by side, detached) convert and start its runs
   mkdir -p "$R/eval"
   head -n 200 data/test.jsonl > "$R/eval/test.jsonl"
   head -n 50 data/train.jsonl > "$R/eval/train.jsonl"
@@ -123,11 +146,19 @@ with open(f"{folder}/all.jsonl", "w") as out:
             if line.strip():
                 out.write(json.dumps({**json.loads(line), "eval": name}, ensure_ascii=False) + "\n")
 PY
-  bash "$0" convert "$size" > "$R/convert-$size.log" 2>&1 || { cat "$R/convert-$size.log"; exit 1; }
-  for name in "$@"; do
+  for arg in "$@"; do
+    setsid nohup bash "$0" launch "${arg%%=*}" "${arg#*=}" > "$R/launch-${arg%%=*}.log" 2>&1 < /dev/null &
+    echo "launching ${arg%%=*}: ${arg#*=}"
+  done
+  ;;
+launch)  # SIZE RUN,RUN: convert once, then each run detached
+  size=$1
+  bash "$0" convert "$size" > "$R/convert-$size.log" 2>&1 || { echo "== $size: convert FAILED"; cat "$R/convert-$size.log"; exit 1; }
+  IFS=, read -ra names <<<"$2"
+  for name in "${names[@]}"; do
     setsid nohup bash "$0" one "$size" "$name" > "$R/$size-$name.log" 2>&1 < /dev/null &
   done
-  echo "started $size: $*"; tail -3 "$R/convert-$size.log"
+  echo "started $size: ${names[*]}"; tail -3 "$R/convert-$size.log"
   ;;
 one) run_one "$1" "$2" ;;
 memory)
@@ -135,29 +166,21 @@ memory)
     python3 scripts/measure_memory.py --base_model "$(spec 1.5b)" --targets $targets --batch 4 --length 512 --accumulate 4 2>&1 | tail -1
   done | tee "$R/memory.jsonl"
   ;;
-collect)  # each finished run's adapter as a bf16 tarball in $OUT (at most 15 MiB a file: split -b 15M)
-  for adapter in "$R"/*/*/version_*/adapter; do
-    [[ -f $adapter/adapter_model.safetensors ]] || continue
-    run=$(basename "$(dirname "$(dirname "$(dirname "$adapter")")")") tmp=$(mktemp -d)
-    cp -r "$adapter" "$tmp/$run"
-    python3 -c "import sys, torch; from safetensors.torch import load_file, save_file; f = sys.argv[1]; save_file({k: v.to(torch.bfloat16) for k, v in load_file(f).items()}, f, metadata={'format': 'pt'})" "$tmp/$run/adapter_model.safetensors"
-    rm -f "$tmp/$run/tokenizer.json"
-    tar -C "$tmp" -czf "$OUT/adapter-$run.tgz" "$run" && split -b 15M -d "$OUT/adapter-$run.tgz" "$OUT/adapter-$run.tgz.part" && rm "$OUT/adapter-$run.tgz"
-    rm -rf "$tmp"
-  done
-  ls -la "$OUT"
+collect)  # every finished run's adapter as a bf16 tarball in $OUT (at most 15 MiB a file)
+  send_ready all; ls -la "$OUT"
   ;;
 wait)
   deadline=$((SECONDS + $1))
   while (( SECONDS < deadline )); do
-    running=$(pgrep -f "gpu_qwen.sh one" | wc -l)
+    running=$(pgrep -f "gpu_qwen.sh (one|launch)" | wc -l)
     (( running == 0 )) && break
     sleep 10
   done
   grep -h "^== \|Error\|error:" "$R"/*.log 2>/dev/null | tail -30
   for log in "$R"/*-*.log; do echo "$(basename "$log"): $(tr '\r' '\n' < "$log" | grep -v '^\s*$' | tail -1 | cut -c1-160)"; done
   nvidia-smi --query-gpu=memory.used,utilization.gpu --format=csv,noheader
-  echo "running: $(pgrep -f 'gpu_qwen.sh one' | wc -l)"
+  echo "running: $(pgrep -f 'gpu_qwen.sh (one|launch)' | wc -l)"
+  send_ready
   [[ -n ${OUT:-} ]] && tar -C "$R" -czf "$OUT/runs.tgz" --exclude='*.ckpt' --exclude='eval' --exclude='*.safetensors' --exclude='predictions-all.jsonl' . && ls -la "$OUT"
   ;;
 esac
