@@ -15,7 +15,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable, Sequence
 
-from dotlightning.metrics import SCORE_KEYS, DotGraphMetrics, sample_scores
+from dotlightning.metrics import COUNT_KEYS, SCORE_KEYS, DotGraphMetrics, sample_scores
 from dotlightning.records import read_jsonl
 
 __all__ = ["score", "read_jsonl", "group_scores", "format_table", "main"]
@@ -134,14 +134,11 @@ def score(
     return result
 
 
-_COUNT_KEYS = ("n", "reference_invalid", "graphviz_messages")
-
-
 def _jsonable(obj, key: str = ""):
     if isinstance(obj, dict):
         return {k: _jsonable(v, k) for k, v in obj.items()}
     if isinstance(obj, float):
-        return int(obj) if key in _COUNT_KEYS else round(obj, 6)
+        return int(obj) if key in COUNT_KEYS else round(obj, 6)
     return obj
 
 

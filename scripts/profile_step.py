@@ -34,6 +34,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from benchmark import (SHAPES, build_model, example_lengths, make_batches, set_checkpointing, to_device,
                        worst_case_batch)  # noqa: E402
 from dotlightning.loss import causal_lm_loss, naive_causal_lm_loss  # noqa: E402
+from dotlightning.prompts import IGNORE_INDEX  # noqa: E402
 
 LOG: list[str] = []
 INITIAL_LORA: dict[str, torch.Tensor] = {}
@@ -182,7 +183,7 @@ def pad_to(batch: dict, multiple: int) -> dict:
     extra = -(-t // multiple) * multiple - t
     if not extra:
         return batch
-    fill = {"input_ids": 0, "attention_mask": 0, "labels": -100}
+    fill = {"input_ids": 0, "attention_mask": 0, "labels": IGNORE_INDEX}
     return {k: torch.nn.functional.pad(v, (0, extra), value=fill[k]) for k, v in batch.items()}
 
 
@@ -232,7 +233,7 @@ def prepare(batch: dict, variant: str, bucket: int) -> dict:
     batch = pad_to(batch, bucket)
     out = to_device(batch, "cuda")
     if "+nosync" in variant:
-        out["num_labelled"] = int((batch["labels"][:, 1:] != -100).sum())
+        out["num_labelled"] = int((batch["labels"][:, 1:] != IGNORE_INDEX).sum())
     return out
 
 
@@ -336,7 +337,7 @@ def main() -> None:
     embed = cfg.vocab_size * cfg.hidden_size
     params = sum(p.numel() * (2 if p.__class__.__name__ == "Params4bit" else 1) for p in model.parameters())
     body = params - embed
-    labelled = sum(int((b["labels"][:, 1:] != -100).sum()) for b in batches)
+    labelled = sum(int((b["labels"][:, 1:] != IGNORE_INDEX).sum()) for b in batches)
     real = sum(int(b["attention_mask"].sum()) for b in batches)
     flops_per_token = 4 * body + 4 * embed * labelled / real
     floor = summary["ceilings"]["matmul_tflops"] * 1e12 / flops_per_token
