@@ -17,7 +17,7 @@ import torch
 from lightning.pytorch.utilities import rank_zero_warn
 
 from dotlightning.base_models import EMBEDDED_GEMMA3_270M, Quantization, bf16_supported, load_base_model, load_tokenizer
-from dotlightning.export import CheckpointMismatchError, check_adapter_base
+from dotlightning.adapter_metadata import CheckpointMismatchError, check_adapter_base, prompt_metadata
 from dotlightning.generation import generate_dot
 from dotlightning.loss import LossKernel, causal_lm_loss
 from dotlightning.metrics import DotGraphMetrics
@@ -404,8 +404,6 @@ class DotLoRAModule(L.LightningModule):
         # Only the adapters train: the frozen base would make a Gemma-2B checkpoint gigabytes instead of megabytes.
         checkpoint["state_dict"] = self.trainable_state_dict()
         # The prompt format too, so that `export` from a checkpoint writes an adapter that is prompted as it was trained.
-        from dotlightning.export import prompt_metadata
-
         datamodule = getattr(self._trainer, "datamodule", None) if self._trainer is not None else None
         checkpoint["dotlightning"] = {"base_model": self.hparams.base_model, **prompt_metadata(datamodule)}
 

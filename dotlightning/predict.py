@@ -16,7 +16,7 @@ from typing import Literal
 import torch
 
 from dotlightning.base_models import EMBEDDED, weights_available
-from dotlightning.export import PACKAGED_ADAPTERS, read_adapter_metadata, resolve_adapter
+from dotlightning.adapter_metadata import PACKAGED_ADAPTERS, read_adapter_metadata, resolve_adapter
 from dotlightning.records import read_jsonl
 
 # Package data, found when installed. The default: QLoRA on Qwen2.5-Coder 1.5B Instruct (needs the weights extra,
