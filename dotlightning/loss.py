@@ -20,10 +20,9 @@ On a GPU the chunk loop above is memory-bound: each chunk's fp32 logits are read
 dozen elementwise kernels (logsumexp, exp, sub, div, casts), about 15 ms of a 64 ms Gemma-2B step at 4 x 512 tokens
 on an H100 (``scripts/profile_step.py``). ``kernel="fused"`` keeps the two matmuls per chunk and hands everything
 between them (softcap, logsumexp, softmax - one_hot, the cast) to one ``torch.compile``d function, which Inductor
-turns into a reduction and a pointwise kernel over the bf16 logits. For comparison the same selected rows can go to
-Apple's Cut Cross-Entropy (``cce``: never writes logits, but recomputes them in backward, so three matmuls; its
-default gradient filtering skips softmax entries below bf16 resolution, ``cce-exact`` turns that off) or to
-Liger-Kernel (``liger``). ``auto`` is ``fused`` on CUDA and ``chunked`` elsewhere.
+turns into a reduction and a pointwise kernel over the bf16 logits. ``auto`` is ``fused`` on CUDA and ``chunked``
+elsewhere. Cut Cross-Entropy and Liger-Kernel were options too (``cce``, ``cce-exact``, ``liger``); measured slower
+than ``fused`` on the H100, they were removed (docs/performance.md has the numbers).
 
 ``causal_lm_loss(model, batch)`` is the training step the project uses: backbone forward (no LM head
 inside the model), then ``completion_cross_entropy``. ``naive_cross_entropy`` is the reference.
@@ -41,7 +40,8 @@ from torch import Tensor
 
 from dotlightning.prompts import IGNORE_INDEX
 
-LossKernel = Literal["auto", "chunked", "fused", "cce", "cce-exact", "liger"]
+LossKernel = Literal["auto", "chunked", "fused"]
+REMOVED_LOSS_KERNELS = ("cce", "cce-exact", "liger")  # measured, slower than fused, removed (docs/performance.md)
 
 # Upper bound on logits elements per chunk when chunk_size is not given: 2**26 fp32 values is 256 MiB,
 # so a chunk's temporaries (bf16 logits, fp32 logits, tanh for softcap) stay well under 1 GiB even at V=256k.
@@ -223,9 +223,7 @@ def completion_cross_entropy(hidden: Tensor, lm_head_weight: Tensor, labels: Ten
         lm_head_bias: optional [V] bias (Phi-2's head has one).
         kernel: ``chunked`` (eager chunks, any device), ``fused`` (the same chunks with the elementwise work
             compiled into two kernels; compiles once, so meant for GPUs), ``auto`` (``fused`` on CUDA, else
-            ``chunked``), or, CUDA only, ``cce`` (Cut Cross-Entropy with its default gradient filtering, which skips
-            softmax entries below bf16 resolution), ``cce-exact`` (no filtering), ``liger`` (Liger-Kernel).
-            ``chunk_size`` applies to ``chunked`` and ``fused``.
+            ``chunked``). ``chunk_size`` applies to both.
         num_labelled: how many positions predict a labelled token (``labels[:, 1:] != -100``), counted on the host
             (``data.collate`` adds it to every batch). Given, the rows are selected without a device sync.
 
@@ -279,8 +277,6 @@ def completion_cross_entropy(hidden: Tensor, lm_head_weight: Tensor, labels: Ten
     if not torch.is_autocast_enabled(h.device.type) and h.dtype != lm_head_weight.dtype:
         h = h.to(lm_head_weight.dtype)
     denom = float(max(n, 1))
-    if kernel not in ("chunked", "fused") and n:
-        return _library_cross_entropy(kernel, h, lm_head_weight, lm_head_bias, targets, logit_softcap)
     return _ChunkedCompletionCE.apply(h, lm_head_weight, lm_head_bias, targets, logit_softcap, chunk_size,
                                       denom, need_h, need_w, need_b, kernel == "fused")
 
@@ -291,36 +287,27 @@ def _installed(module: str) -> bool:
     return importlib.util.find_spec(module) is not None
 
 
-def resolve_loss_kernel(kernel: LossKernel, h: Tensor, bias: Tensor | None) -> str:
-    """The kernel ``completion_cross_entropy`` runs: ``auto`` becomes ``fused`` on CUDA, else ``chunked``; a library
-    kernel that cannot run here raises with the fix."""
+def check_loss_kernel(kernel: str) -> None:
+    """Raise, naming the valid kernels, unless ``kernel`` is one (a removed one says so).
+
+    >>> check_loss_kernel("cce")
+    Traceback (most recent call last):
+    ValueError: loss_kernel 'cce' was removed (measured slower than 'fused', see docs/performance.md). Fix: use one of auto, chunked, fused.
+    """
+    valid = ", ".join(get_args(LossKernel))
+    if kernel in REMOVED_LOSS_KERNELS:
+        raise ValueError(f"loss_kernel {kernel!r} was removed (measured slower than 'fused', see docs/performance.md). "
+                         f"Fix: use one of {valid}.")
     if kernel not in get_args(LossKernel):
-        raise ValueError(f"loss kernel must be one of {', '.join(get_args(LossKernel))}, got {kernel!r}")
+        raise ValueError(f"loss kernel must be one of {valid}, got {kernel!r}. Fix: use one of those.")
+
+
+def resolve_loss_kernel(kernel: LossKernel, h: Tensor, bias: Tensor | None) -> str:
+    """The kernel ``completion_cross_entropy`` runs: ``auto`` becomes ``fused`` on CUDA, else ``chunked``."""
+    check_loss_kernel(kernel)
     if kernel == "auto":  # the fused kernel is compiled by Inductor, which generates Triton code on GPUs
         return "fused" if h.is_cuda and _installed("triton") else "chunked"
-    if kernel in ("chunked", "fused"):
-        return kernel
-    module = "liger_kernel" if kernel == "liger" else "cut_cross_entropy"
-    if not (h.is_cuda and (bias is None or kernel == "liger") and _installed(module)):
-        raise ValueError(
-            f"loss kernel {kernel!r} needs a CUDA device, the package {module.replace('_', '-')} installed, and "
-            f"{'' if kernel == 'liger' else 'an LM head without bias'}; use kernel 'chunked' (any device) or 'auto'."
-        )
     return kernel
-
-
-def _library_cross_entropy(kernel: str, h: Tensor, weight: Tensor, bias: Tensor | None, targets: Tensor,
-                         softcap: float | None) -> Tensor:
-    """Mean CE of the selected rows ``h`` [N, H] against ``targets`` [N] through a fused CUDA kernel."""
-    if kernel == "liger":
-        from liger_kernel.ops.fused_linear_cross_entropy import LigerFusedLinearCrossEntropyFunction
-
-        return LigerFusedLinearCrossEntropyFunction.apply(h, weight, targets, bias, None, IGNORE_INDEX, 0.0, 0.0,
-                                                          "mean", softcap)[0]
-    from cut_cross_entropy import linear_cross_entropy
-
-    return linear_cross_entropy(h, weight, targets, softcap=softcap, reduction="mean",
-                                filter_eps="high" if kernel == "cce" else None, impl="cce").float()
 
 
 def naive_cross_entropy(hidden: Tensor, lm_head_weight: Tensor, labels: Tensor, *,

@@ -39,19 +39,17 @@ from torchmetrics import Metric
 
 from dotlightning.dot import Graph, extract_dot, graphviz_messages, parse_dot
 
-__all__ = ["DotGraphMetrics", "set_f1", "sample_scores", "SCORE_KEYS"]
+__all__ = ["DotGraphMetrics", "set_f1", "sample_scores", "SCORE_KEYS", "COUNT_KEYS"]
 
 SCORE_KEYS = ("parse_rate", "clean_rate", "node_f1", "edge_f1", "edge_label_f1", "exact_match")
-"""The averaged metrics, in table order. ``compute()`` also returns ``n``, ``reference_invalid``, ``graphviz_messages``."""
+"""The averaged metrics, in table order. ``compute()`` also returns the ``COUNT_KEYS``."""
 
-_SUM_STATES = {  # per-sample score key -> metric state that sums it
-    "parse_rate": "parsed",
-    "clean_rate": "clean",
-    "node_f1": "node_f1_sum",
-    "edge_f1": "edge_f1_sum",
-    "edge_label_f1": "edge_label_f1_sum",
-    "exact_match": "exact_sum",
-}
+COUNT_KEYS = ("n", "reference_invalid", "graphviz_messages")
+"""The counts ``compute()`` returns besides the ``SCORE_KEYS`` (whole numbers, summed, not averaged)."""
+
+# per-sample score key -> metric state that sums it
+_SUM_STATES = dict(zip(SCORE_KEYS, ("parsed", "clean", "node_f1_sum", "edge_f1_sum", "edge_label_f1_sum", "exact_sum"),
+                       strict=True))
 
 
 def set_f1(pred: frozenset | set, ref: frozenset | set) -> float:
@@ -122,7 +120,7 @@ class DotGraphMetrics(Metric):
     def __init__(self, **kwargs) -> None:
         super().__init__(**kwargs)
         # float64 sums: exact for counts, and no drift when summing many F1 values.
-        for name in ("n", "reference_invalid", "graphviz_messages", *_SUM_STATES.values()):
+        for name in (*COUNT_KEYS, *_SUM_STATES.values()):
             self.add_state(name, default=torch.tensor(0.0, dtype=torch.float64), dist_reduce_fx="sum")
 
     def update(
@@ -145,7 +143,7 @@ class DotGraphMetrics(Metric):
                     "reference per prediction"
                 )
             scores = [sample_scores(p, t) for p, t in zip(preds, targets, strict=True)]
-        totals = dict.fromkeys(("n", "reference_invalid", "graphviz_messages", *_SUM_STATES.values()), 0.0)
+        totals = dict.fromkeys((*COUNT_KEYS, *_SUM_STATES.values()), 0.0)
         for s in scores:
             totals["n"] += 1.0
             totals["reference_invalid"] += s["reference_invalid"]

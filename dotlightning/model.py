@@ -17,9 +17,9 @@ import torch
 from lightning.pytorch.utilities import rank_zero_warn
 
 from dotlightning.base_models import EMBEDDED_GEMMA3_270M, Quantization, bf16_supported, load_base_model, load_tokenizer
-from dotlightning.export import CheckpointMismatchError, check_adapter_base
+from dotlightning.adapter_metadata import CheckpointMismatchError, check_adapter_base, prompt_metadata
 from dotlightning.generation import generate_dot
-from dotlightning.loss import LossKernel, causal_lm_loss
+from dotlightning.loss import LossKernel, causal_lm_loss, check_loss_kernel
 from dotlightning.metrics import DotGraphMetrics
 
 class DotLoRAModule(L.LightningModule):
@@ -48,8 +48,8 @@ class DotLoRAModule(L.LightningModule):
         warmup_ratio: Fraction of the optimizer steps spent warming up linearly before the linear decay to zero.
         loss_chunk_size: Positions per chunk in the completion-only cross-entropy; None picks one from the vocabulary.
         loss_kernel: Cross-entropy implementation (``loss.py``): ``auto`` runs ``fused`` (chunks whose elementwise
-            work is one compiled kernel) on a GPU and ``chunked`` (eager) elsewhere; ``cce`` / ``cce-exact`` /
-            ``liger`` use those libraries (CUDA only; install cut-cross-entropy or liger-kernel).
+            work is one compiled kernel) on a GPU and ``chunked`` (eager) elsewhere (``cce``, ``cce-exact`` and
+            ``liger`` were measured slower and removed; see docs/performance.md).
         generate_every_n_val: Run generation metrics on every n-th validation (0 turns them off).
         generate_max_samples: Validation samples to generate for (the first n of the val set); None for all.
         generate_batch_size: Prompts per generation batch.
@@ -101,6 +101,7 @@ class DotLoRAModule(L.LightningModule):
             raise ValueError(f"model.lora_r must be >= 1, got {lora_r}")
         if compile not in (None, "default", "reduce-overhead"):
             raise ValueError(f"model.compile must be null, 'default' or 'reduce-overhead', got {compile!r}")
+        check_loss_kernel(loss_kernel)  # a removed kernel (cce, liger) fails here, naming the valid ones
         target_modules = target_modules if isinstance(target_modules, str) else list(target_modules)
         self.save_hyperparameters({**locals(), "target_modules": target_modules}, ignore=["self", "__class__"])
         if constrained_decoding:
@@ -404,8 +405,6 @@ class DotLoRAModule(L.LightningModule):
         # Only the adapters train: the frozen base would make a Gemma-2B checkpoint gigabytes instead of megabytes.
         checkpoint["state_dict"] = self.trainable_state_dict()
         # The prompt format too, so that `export` from a checkpoint writes an adapter that is prompted as it was trained.
-        from dotlightning.export import prompt_metadata
-
         datamodule = getattr(self._trainer, "datamodule", None) if self._trainer is not None else None
         checkpoint["dotlightning"] = {"base_model": self.hparams.base_model, **prompt_metadata(datamodule)}
 

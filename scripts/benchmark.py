@@ -52,6 +52,7 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from dotlightning.loss import causal_lm_loss, naive_causal_lm_loss  # noqa: E402
+from dotlightning.prompts import IGNORE_INDEX  # noqa: E402
 
 GIB = 2**30
 ROOT = Path(__file__).resolve().parents[1]
@@ -268,7 +269,7 @@ def collate(pairs: list[tuple[int, int]], vocab: int, gen: torch.Generator, mult
     t = -(-t // multiple) * multiple
     ids = torch.zeros(len(pairs), t, dtype=torch.long)
     mask = torch.zeros_like(ids)
-    labels = torch.full_like(ids, -100)
+    labels = torch.full_like(ids, IGNORE_INDEX)
     for i, (p, c) in enumerate(pairs):
         ids[i, : p + c] = torch.randint(3, vocab, (p + c,), generator=gen)
         mask[i, : p + c] = 1
@@ -339,7 +340,7 @@ def run_variant(model, variant: str, batches: list[dict], worst: dict, args, dev
         mem = peak_memory(device, cpu_peak)
         real = sum(int(b["attention_mask"].sum()) for b in timed)
         total = sum(b["attention_mask"].numel() for b in timed)
-        labelled = sum(int((b["labels"][:, 1:] != -100).sum()) for b in timed)
+        labelled = sum(int((b["labels"][:, 1:] != IGNORE_INDEX).sum()) for b in timed)
         return {"tokens_per_s": real / dt, "total_tokens_per_s": total / dt, "step_s": dt / len(timed), **mem,
                 "padding_fraction": 1 - real / total, "labelled_fraction": labelled / total,
                 "final_loss": float(losses[-1])}

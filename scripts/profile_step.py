@@ -34,6 +34,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from benchmark import (SHAPES, build_model, example_lengths, make_batches, set_checkpointing, to_device,
                        worst_case_batch)  # noqa: E402
 from dotlightning.loss import causal_lm_loss, naive_causal_lm_loss  # noqa: E402
+from dotlightning.prompts import IGNORE_INDEX  # noqa: E402
 
 LOG: list[str] = []
 INITIAL_LORA: dict[str, torch.Tensor] = {}
@@ -95,29 +96,13 @@ def linear4bit_cost(tokens: int) -> dict:
     row = {"tokens": tokens, "nf4_ms": round(cuda_ms(step(q)), 3), "bf16_ms": round(cuda_ms(step(dense)), 3),
            "dequantize_ms": round(dequant, 3)}
 
-    # The same layer through dotlightning.nf4, compiled: Inductor generates the dequantisation kernel.
-    from dotlightning.nf4 import dense_weight, quant_state_tensors, use_torch_nf4
-
     row["nf4_compiled_ms"] = round(cuda_ms(step(torch.compile(q))), 3)  # bitsandbytes' ops, compiled around
-    torch._dynamo.reset()
-    tensors, constants = quant_state_tensors(q.weight)
-    reference = bnb.functional.dequantize_4bit(q.weight.data, q.weight.quant_state)
-    row["torch_dequantize_max_abs_diff"] = float((dense_weight(tensors, constants, torch.bfloat16) - reference).abs().max())
-    compiled_dequant = torch.compile(lambda: dense_weight(tensors, constants, torch.bfloat16))
-    row["torch_dequantize_compiled_ms"] = round(cuda_ms(compiled_dequant), 3)
-    use_torch_nf4(q)
-    row["torch_nf4_eager_ms"] = round(cuda_ms(step(q)), 3)
-    compiled = torch.compile(q)
-    row["torch_nf4_compiled_ms"] = round(cuda_ms(step(compiled)), 3)
-    autotuned = torch.compile(q, mode="max-autotune-no-cudagraphs")
-    try:
-        row["torch_nf4_autotuned_ms"] = round(cuda_ms(step(autotuned)), 3)
-    except Exception as exc:  # noqa: BLE001 - report and go on
-        row["torch_nf4_autotuned_ms"] = f"{type(exc).__name__}: {exc}"[:200]
+    # (dotlightning.nf4, the same layer dequantised with tensor ops Inductor could fuse, was measured and removed:
+    # docs/performance.md.)
     return row
 
 
-LOSS_KERNELS = {"fused": "fused", "cce": "cce", "cceexact": "cce-exact", "liger": "liger"}
+LOSS_KERNELS = {"fused": "fused"}  # cce, cce-exact, liger: measured, removed (docs/performance.md)
 
 
 def loss_kernel_cost(rows: int, vocab: int = 256000, hidden: int = 2048) -> dict:
@@ -131,8 +116,7 @@ def loss_kernel_cost(rows: int, vocab: int = 256000, hidden: int = 2048) -> dict
     labels = torch.randint(0, vocab, (1, rows + 1), device="cuda")
     out = {"rows": rows}
     reference = None
-    for kernel, chunk in (("chunked", None), ("fused", None), ("fused", 1024), ("cce", None), ("cce-exact", None),
-                          ("liger", None)):
+    for kernel, chunk in (("chunked", None), ("fused", None), ("fused", 1024)):
         name = kernel if chunk is None else f"{kernel}-chunk{chunk}"
 
         def run():
@@ -182,7 +166,7 @@ def pad_to(batch: dict, multiple: int) -> dict:
     extra = -(-t // multiple) * multiple - t
     if not extra:
         return batch
-    fill = {"input_ids": 0, "attention_mask": 0, "labels": -100}
+    fill = {"input_ids": 0, "attention_mask": 0, "labels": IGNORE_INDEX}
     return {k: torch.nn.functional.pad(v, (0, extra), value=fill[k]) for k, v in batch.items()}
 
 
@@ -191,18 +175,13 @@ def variant_step(model, variant: str):
     """Set the model up as ``variant`` says and yield its training step; undo it all afterwards.
 
     Variant grammar: project|naive, then any of +gc, +compile (dynamic shapes), +cudagraphs (compile with
-    mode="reduce-overhead"), +autotune (mode="max-autotune": CUDA graphs plus autotuned Triton matmuls, which can fuse
-    the nf4 dequantisation into their prologue), +static (compile for fixed shapes), +torchnf4 (nf4 layers through
-    dotlightning.nf4, which Inductor can fuse, instead of bitsandbytes' kernels; +torchnf4save lets compile keep
-    the dense weights for backward), +nogc (no Python GC while timing),
-    +bucketN (pad T to a multiple of N), +fused / +cce / +cceexact / +liger (the loss kernel; default the eager chunked one), +chunkN (loss rows per
+    mode="reduce-overhead"), +autotune (mode="max-autotune": CUDA graphs plus autotuned Triton matmuls), +static
+    (compile for fixed shapes), +nogc (no Python GC while timing),
+    +bucketN (pad T to a multiple of N), +fused (the loss kernel; default the eager chunked one), +chunkN (loss rows per
     chunk), +nosync (batches carry num_labelled, so the loss selects rows without a device sync), +unfusedadam (project variants use fused AdamW otherwise)."""
     import torch._dynamo
 
-    from dotlightning.nf4 import use_torch_nf4
-
     set_checkpointing(model, "+gc" in variant)
-    use_torch_nf4(model, "+torchnf4" in variant, save_dense_weight="+torchnf4save" in variant)
     base = model.get_base_model()
     original = base.model
     with torch.no_grad():  # every variant starts from the same LoRA weights, so first_loss is comparable
@@ -223,7 +202,6 @@ def variant_step(model, variant: str):
     finally:
         base.model = original
         set_checkpointing(model, False)
-        use_torch_nf4(model, False)
         del opt
 
 
@@ -232,7 +210,7 @@ def prepare(batch: dict, variant: str, bucket: int) -> dict:
     batch = pad_to(batch, bucket)
     out = to_device(batch, "cuda")
     if "+nosync" in variant:
-        out["num_labelled"] = int((batch["labels"][:, 1:] != -100).sum())
+        out["num_labelled"] = int((batch["labels"][:, 1:] != IGNORE_INDEX).sum())
     return out
 
 
@@ -336,7 +314,7 @@ def main() -> None:
     embed = cfg.vocab_size * cfg.hidden_size
     params = sum(p.numel() * (2 if p.__class__.__name__ == "Params4bit" else 1) for p in model.parameters())
     body = params - embed
-    labelled = sum(int((b["labels"][:, 1:] != -100).sum()) for b in batches)
+    labelled = sum(int((b["labels"][:, 1:] != IGNORE_INDEX).sum()) for b in batches)
     real = sum(int(b["attention_mask"].sum()) for b in batches)
     flops_per_token = 4 * body + 4 * embed * labelled / real
     floor = summary["ceilings"]["matmul_tflops"] * 1e12 / flops_per_token

@@ -41,6 +41,15 @@ def test_a_bare_configs_path_resolves_to_the_packaged_config_anywhere(tmp_path, 
     assert print_config(capsys, "--config", "configs/tiny.yaml")["model"]["base_model"] == "my/own"
 
 
+@pytest.mark.parametrize("removed", ["cce", "cce-exact", "liger"])
+def test_a_config_naming_a_removed_loss_kernel_fails_naming_the_option_and_the_valid_ones(removed, capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        cli.main(["fit", "--config", "configs/tiny.yaml", "--model.loss_kernel", removed, "--print_config"])
+    assert exit_info.value.code not in (None, 0)
+    error = capsys.readouterr().err
+    assert "model.loss_kernel" in error and all(kernel in error for kernel in ("auto", "chunked", "fused"))
+
+
 def test_every_config_writes_checkpoints_into_its_own_folder(capsys):
     roots = {}
     for path in sorted(cli.CONFIG_DIR.glob("*.yaml")):

@@ -151,7 +151,7 @@ def test_score_cli_main(tmp_path, capsys):
 def test_score_invalid_jsonl_names_file_line_and_fix(tmp_path):
     path = tmp_path / "bad.jsonl"
     path.write_text('{"prediction": "digraph {}", "completion": "digraph {}"}\n{not json\n', encoding="utf-8")
-    with pytest.raises(ValueError, match=r"bad.jsonl:2: not valid JSON.*one JSON object"):
+    with pytest.raises(ValueError, match=r"bad.jsonl:2: malformed JSON.*one JSON object"):
         score(input=str(path))
     path.write_text('{"output": "digraph {}", "completion": "digraph {}"}\n', encoding="utf-8")
     with pytest.raises(ValueError, match=r"bad.jsonl:1: field 'prediction' missing.*--prediction_field"):

@@ -153,7 +153,7 @@ def test_report_names_both_files_when_they_hold_different_prompts(tmp_path):
 def test_report_points_at_the_bad_line_of_a_broken_file(tmp_path):
     broken = tmp_path / "t.jsonl"
     broken.write_text(json.dumps(_records(["x"])[0]) + "\n{oops\n", encoding="utf-8")
-    with pytest.raises(ValueError, match=r"t\.jsonl:2: not valid JSON"):
+    with pytest.raises(ValueError, match=r"t\.jsonl:2: malformed JSON"):
         report(input=str(broken), output=str(tmp_path / "r.html"))
 
 
