@@ -38,9 +38,39 @@ EXTRA_COMMANDS = {
 class DotLightningCLI(LightningCLI):
     """LightningCLI that hands the model's tokenizer to the data module once both exist."""
 
+    def before_instantiate_classes(self) -> None:
+        if self.subcommand == "fit":
+            apply_memory_budget(self.config[self.subcommand])
+
     def instantiate_classes(self) -> None:
         super().instantiate_classes()
         self.datamodule.connect(self.model.tokenizer)
+
+
+def apply_memory_budget(config) -> None:
+    """With ``model.memory_budget_gib`` set, replace gradient checkpointing, batch size and accumulation by what
+    ``memory.pick_knobs`` picks for the budget (the effective batch stays), and say so; null changes nothing."""
+    budget = config.get("model.memory_budget_gib")
+    if budget is None:
+        return
+    from dotlightning.memory import pick_knobs, shape_of
+
+    base_model = config["model.base_model"]
+    shape = shape_of(base_model)
+    if shape is None:
+        raise ValueError(f"model.memory_budget_gib={budget}: the memory table has no measurement of {base_model!r}. "
+                         "Fix: set model.memory_budget_gib to null and choose model.gradient_checkpointing, "
+                         "data.batch_size and trainer.accumulate_grad_batches yourself, or measure it with "
+                         "scripts/measure_memory.py and add it to dotlightning/configs/memory.json")
+    length = config["data.pack_length"] if config.get("data.packing") else config["data.max_seq_length"]
+    accumulate = config.get("trainer.accumulate_grad_batches") or 1
+    knobs = pick_knobs(shape, length, config["data.batch_size"], accumulate, budget)
+    config["model.gradient_checkpointing"] = knobs.gradient_checkpointing
+    config["data.batch_size"] = knobs.batch_size
+    config["trainer.accumulate_grad_batches"] = knobs.accumulate_grad_batches
+    print(f"dotlightning: model.memory_budget_gib={budget}: gradient_checkpointing={knobs.gradient_checkpointing}, "
+          f"batch_size {knobs.batch_size} x accumulate_grad_batches {knobs.accumulate_grad_batches} (estimated peak "
+          f"{knobs.estimated_peak_gib} GiB at {length} tokens per row, dotlightning/configs/memory.json)")
 
 
 def _run_extra(name: str, argv: list[str]) -> None:

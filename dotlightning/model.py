@@ -39,6 +39,10 @@ class DotLoRAModule(L.LightningModule):
         target_modules: Linear layers that get adapters (seed: q_proj and v_proj; ``all-linear`` for every one).
         adapter: Start from this peft adapter directory instead of fresh LoRA weights (evaluate or continue training).
         gradient_checkpointing: Recompute activations in backward (non-reentrant) to save memory.
+        memory_budget_gib: GPU memory to fit training in (e.g. 8, 12, 24). Set: ``fit`` picks gradient_checkpointing,
+            data.batch_size and trainer.accumulate_grad_batches (same effective batch) from the measured table in
+            ``configs/memory.json`` so that the estimated peak at the longest allowed row fits (``memory.py``); null
+            keeps the config's knobs.
         compile: ``torch.compile`` the transformer backbone for the training forward, with ``dynamic=False`` and this
             mode (``reduce-overhead`` adds CUDA graphs, which remove the eager step's host overhead on a GPU). Every
             batch shape compiles once, so set ``data.pad_to_multiple_of`` (e.g. 64). Validation, test and generation
@@ -79,6 +83,7 @@ class DotLoRAModule(L.LightningModule):
         target_modules: list[str] | str = ("q_proj", "v_proj"),
         adapter: str | None = None,
         gradient_checkpointing: bool = False,
+        memory_budget_gib: float | None = None,
         compile: Literal["default", "reduce-overhead"] | None = None,
         learning_rate: float = 2e-4,
         weight_decay: float = 0.0,
@@ -99,6 +104,9 @@ class DotLoRAModule(L.LightningModule):
             raise ValueError(f"model.warmup_ratio must be in [0, 1), got {warmup_ratio}")
         if lora_r < 1:
             raise ValueError(f"model.lora_r must be >= 1, got {lora_r}")
+        if memory_budget_gib is not None and not memory_budget_gib > 0:
+            raise ValueError(f"model.memory_budget_gib must be positive or null, got {memory_budget_gib}. Fix: use the "
+                             "GPU's memory in GiB, e.g. 8, or null to keep the config's batch and checkpointing")
         if compile not in (None, "default", "reduce-overhead"):
             raise ValueError(f"model.compile must be null, 'default' or 'reduce-overhead', got {compile!r}")
         check_loss_kernel(loss_kernel)  # a removed kernel (cce, liger) fails here, naming the valid ones

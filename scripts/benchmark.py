@@ -54,28 +54,13 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from dotlightning.loss import causal_lm_loss, naive_causal_lm_loss  # noqa: E402
 from dotlightning.prompts import IGNORE_INDEX  # noqa: E402
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+# SHAPES and the random nf4 builder live in random_shapes.py (also re-exported here for benchmark_fit / profile_step)
+from random_shapes import SHAPES, build_base, quantize_nf4_  # noqa: E402,F401
+
 GIB = 2**30
 ROOT = Path(__file__).resolve().parents[1]
 
-# Published shapes; weights are random. Keys are what --models takes.
-SHAPES: dict[str, tuple[str, dict]] = {
-    "gemma-2b": ("GemmaConfig", dict(
-        vocab_size=256000, hidden_size=2048, num_hidden_layers=18, num_attention_heads=8, num_key_value_heads=1,
-        head_dim=256, intermediate_size=16384, hidden_act="gelu_pytorch_tanh", tie_word_embeddings=True,
-        max_position_embeddings=8192)),
-    "phi-2": ("PhiConfig", dict(
-        vocab_size=51200, hidden_size=2560, num_hidden_layers=32, num_attention_heads=32, num_key_value_heads=32,
-        intermediate_size=10240, partial_rotary_factor=0.4, tie_word_embeddings=False,
-        max_position_embeddings=2048)),
-    "qwen2.5-1.5b": ("Qwen2Config", dict(
-        vocab_size=151936, hidden_size=1536, num_hidden_layers=28, num_attention_heads=12, num_key_value_heads=2,
-        intermediate_size=8960, tie_word_embeddings=True, max_position_embeddings=32768)),
-    # the embedded default (configs/gemma3-270m.yaml): what a user's own consumer GPU has to fit
-    "gemma3-270m": ("Gemma3TextConfig", dict(
-        vocab_size=262144, hidden_size=640, num_hidden_layers=18, num_attention_heads=4, num_key_value_heads=1,
-        head_dim=256, query_pre_attn_scalar=256, intermediate_size=2048, hidden_activation="gelu_pytorch_tanh",
-        sliding_window=512, tie_word_embeddings=True, max_position_embeddings=32768)),
-}
 ALL_VARIANTS = ["naive", "project", "naive+gc", "project+gc", "project+eager", "project+random", "project+compile"]
 
 
@@ -164,57 +149,6 @@ def build_model(name: str, device: torch.device, dtype: torch.dtype, layers: int
     lora = LoraConfig(r=16, lora_alpha=32, lora_dropout=0.05,
                       target_modules=targets if targets == "all-linear" else targets.split(","), task_type="CAUSAL_LM")
     return get_peft_model(model, lora)
-
-
-def build_base(name: str, device: torch.device, dtype: torch.dtype, layers: int | None, quant: str,
-               vocab_size: int | None = None):
-    """Random-init causal LM of a published shape, optionally nf4 and with another vocabulary size; no LoRA."""
-    import transformers
-
-    cls_name, kwargs = SHAPES[name]
-    kwargs = dict(kwargs, pad_token_id=0, bos_token_id=2, eos_token_id=1)
-    if layers:
-        kwargs["num_hidden_layers"] = layers
-    if vocab_size:
-        kwargs["vocab_size"] = vocab_size
-    config = getattr(transformers, cls_name)(**kwargs)
-    config._attn_implementation = "sdpa"
-    torch.manual_seed(0)
-    previous = torch.get_default_dtype()
-    torch.set_default_dtype(dtype)  # init straight in bf16: no fp32 copy of a 2.5B model
-    try:
-        with torch.device(device):
-            model = transformers.AutoModelForCausalLM.from_config(config)
-    finally:
-        torch.set_default_dtype(previous)
-    model.to(dtype)
-    if quant == "nf4":
-        quantize_nf4_(model)
-    model.config.use_cache = False
-    return model
-
-
-def quantize_nf4_(model: torch.nn.Module) -> None:
-    """Swap every nn.Linear except the LM head for a bitsandbytes nf4 Linear4bit (double quant, bf16
-    compute), quantising the existing random weights in place: what from_pretrained(load_in_4bit) builds,
-    without writing 5 GB of random weights to disk."""
-    import bitsandbytes as bnb
-
-    head = model.get_output_embeddings()
-    for parent in list(model.modules()):
-        for child_name, child in list(parent.named_children()):
-            if not isinstance(child, torch.nn.Linear) or child is head:
-                continue
-            device = child.weight.device
-            q = bnb.nn.Linear4bit(child.in_features, child.out_features, bias=child.bias is not None,
-                                  compute_dtype=torch.bfloat16, compress_statistics=True, quant_type="nf4",
-                                  device="meta")
-            q.weight = bnb.nn.Params4bit(child.weight.data, requires_grad=False, compress_statistics=True,
-                                         quant_type="nf4", module=q).to(device)
-            if child.bias is not None:
-                q.bias = torch.nn.Parameter(child.bias.data, requires_grad=False)
-            setattr(parent, child_name, q)
-    model.is_loaded_in_4bit = True  # peft/transformers read this flag
 
 
 def set_attention(model, impl: str) -> None:
