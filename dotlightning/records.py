@@ -81,7 +81,9 @@ def _read_text(path: Path) -> str:
 
 
 def _iter_jsonl(path: Path) -> Iterator[tuple[int, Any]]:
-    for lineno, line in enumerate(_read_text(path).splitlines(), start=1):
+    # Only "\n" ends a line: str.splitlines would also split inside a JSON string holding a raw U+2028, U+0085 or
+    # \x1c-\x1e (json.dumps(..., ensure_ascii=False) writes them unescaped), so a model's output could break the file.
+    for lineno, line in enumerate(_read_text(path).split("\n"), start=1):
         if not line.strip():
             continue  # blank lines (e.g. a trailing newline) are not records
         try:

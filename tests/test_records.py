@@ -4,7 +4,7 @@ import json
 
 import pytest
 
-from dotlightning.records import SKIP_REASONS, Record, RecordError, load_records
+from dotlightning.records import SKIP_REASONS, Record, RecordError, load_records, read_jsonl
 
 GOOD = [
     {"prompt": "two nodes a and b, a points to b", "completion": "digraph { a -> b }", "kind": "simple", "id": "r1"},
@@ -13,7 +13,8 @@ GOOD = [
 
 
 def write_jsonl(path, rows):
-    path.write_text("".join((r if isinstance(r, str) else json.dumps(r)) + "\n" for r in rows), encoding="utf-8")
+    path.write_text("".join((r if isinstance(r, str) else json.dumps(r, ensure_ascii=False)) + "\n" for r in rows),
+                    encoding="utf-8")
     return path
 
 
@@ -23,6 +24,18 @@ def test_jsonl_roundtrip_and_optional_fields(tmp_path):
     assert records[1].source == "handmade" and records[1].kind is None
     assert records[1].id == "d.jsonl:2"  # generated, so predictions can be traced back to the line
     assert counts == dict.fromkeys(SKIP_REASONS, 0)
+
+
+def test_jsonl_strings_holding_unicode_line_separators_stay_one_record(tmp_path):
+    # json.dumps(..., ensure_ascii=False) writes U+2028, U+0085 and \x1c-\x1e raw; only "\n" may end a line.
+    odd = "a\u2028b\u2029c\x85d\x1ce\x1df\x1eg\x0bh\x0ci\rj"
+    path = tmp_path / "p.jsonl"
+    path.write_text("".join(json.dumps({"prompt": odd, "prediction": p}, ensure_ascii=False) + "\n"
+                            for p in ("digraph { a -> b }", odd)), encoding="utf-8")
+    rows = read_jsonl(path)
+    assert [r["prompt"] for r in rows] == [odd, odd] and rows[1]["prediction"] == odd
+    records, _ = load_records(write_jsonl(tmp_path / "d.jsonl", [{"prompt": odd, "completion": "digraph { a -> b }"}]))
+    assert [r.prompt for r in records] == [odd]
 
 
 def test_custom_field_names_csv_parquet_json_and_datasets_dir(tmp_path):
