@@ -283,6 +283,7 @@ class DotGrammarConstraint(LogitsProcessor):
         self.failed: list[str | None] = [None] * batch_size
         self.debts = [_Debt() for _ in range(batch_size)]
         self.consumed = 0  # generated columns already fed to the matchers
+        self.wrapping = [False] * batch_size  # rows told to close their graph now (wrap_up), whatever the budget
         self.forced_steps = 0  # how many row-steps the budget steering decided (for measurement)
 
     def _build(self, vocab_width: int) -> None:
@@ -333,7 +334,7 @@ class DotGrammarConstraint(LogitsProcessor):
             debt = self.debts[row]
             if debt.braces >= MAX_BRACES:
                 forbidden[row] |= self.compiled.brace_tokens()[: forbidden.shape[1]]
-            if remaining > debt.closing_tokens() + STEER_MARGIN:
+            if not self.wrapping[row] and remaining > debt.closing_tokens() + STEER_MARGIN:
                 continue
             choice = self._closing_token(row, forbidden[row])
             if choice is not None:
@@ -354,6 +355,10 @@ class DotGrammarConstraint(LogitsProcessor):
                     return token
         forced = self.matchers[row].compute_ff_tokens()
         return forced[0] if forced else None
+
+    def wrap_up(self, row: int) -> None:
+        """Close ``row``'s graph from its next token on, as if its budget had run out (a row caught in a loop)."""
+        self.wrapping[row] = True
 
     def unfinished(self) -> list[int]:
         """Rows whose graph is not complete (after the last ``advance``)."""

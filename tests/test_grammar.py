@@ -192,6 +192,22 @@ def test_rows_are_steered_to_a_complete_graph_within_the_budget(tiny, prefix):
     assert constraint.done[0] and parse_dot(text) is not None, text
 
 
+def test_a_row_caught_in_a_loop_is_closed_at_once_not_cut_mid_graph(tiny):
+    _, tokenizer = tiny
+    constraint = DotGrammarConstraint(tokenizer, 1, prompt_width=0, max_new_tokens=10_000)  # budget never runs out
+    constraint(torch.zeros((1, 0), dtype=torch.long), torch.zeros((1, len(tokenizer))))  # builds the matchers
+    ids = constraint.lltok.tokenize_bytes(b'digraph { a -> b [label="' + b"the same words " * 12)
+    constraint.advance(torch.tensor([ids]))
+    constraint.wrap_up(0)  # what RepetitionStop(on_loop=...) does for a looping row under the grammar
+    start = len(ids)
+    while not constraint.done[0] and len(ids) < start + 12:
+        scores = constraint(torch.tensor([ids]), torch.zeros((1, len(tokenizer))))
+        ids.append(int(scores[0].argmax()))
+        constraint.advance(torch.tensor([ids]))
+    text = constraint.lltok.decode_bytes(ids).decode("utf-8")
+    assert constraint.done[0] and parse_dot(text) is not None, text
+
+
 def test_missing_library_gives_install_hint(tiny, monkeypatch):
     model, tokenizer = tiny
     real_import = builtins.__import__
