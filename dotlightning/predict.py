@@ -120,6 +120,11 @@ def generate(
     module = DotLoRAModule(base_model=base_model, quantization=quantization, adapter=adapter or None)
     target = torch.device("cuda" if device == "auto" and torch.cuda.is_available() else ("cpu" if device == "auto" else device))
     module.build(target)
+    if adapter and quantization == "none":
+        # Decoding only: fold the LoRA weights into the bf16 base, so each step runs one matmul per layer instead of
+        # three (measured 2026-12-02 on 2 CPU cores: the all-linear Qwen 1.5B adapter unmerged took ~270 s per batch
+        # of 8 hand-written prompts).
+        module.model = module.model.merge_and_unload()
     prompt_ids = [fmt.encode(module.tokenizer, record[prompt_field])["input_ids"] for record in records]
     if num_samples == 1:
         predictions = generate_dot(module.model, module.tokenizer, prompt_ids, max_new_tokens=max_new_tokens,
