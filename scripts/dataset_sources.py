@@ -13,7 +13,7 @@ from dataset_kinds import KIND_BUILDERS, _labels, _n, shape_edges
 from dataset_text import Spec, assemble, cap, body, intro, join_and, options, pick, smcat_prompt
 from dataset_smcat import program as smcat_program
 from dataset_vocab import pick_names, pool, style_name
-from dotlightning.dot import parse_dot
+from dotlightning.metrics.dot import parse_dot
 
 
 def _lower_ok(spec: Spec) -> bool:

@@ -22,11 +22,11 @@ from pathlib import Path
 import lightning.pytorch as L
 import torch
 
-from dotlightning.data import DotDataModule
-from dotlightning.export import export_adapter
-from dotlightning.generation import generate_dot
-from dotlightning.model import DotLoRAModule
-from dotlightning.score import score
+from dotlightning.data.datamodule import DotDataModule
+from dotlightning.model.adapter_export import export_adapter
+from dotlightning.model.generation import generate_dot
+from dotlightning.model.module import DotLoRAModule
+from dotlightning.cli.score import score
 
 ROOT = Path(__file__).resolve().parent.parent
 SEED_MODEL = dict(base_model="embedded:gemma3-270m", quantization="nf4", lora_r=16, lora_alpha=32, lora_dropout=0.05,

@@ -11,7 +11,7 @@ import csv
 import json
 from pathlib import Path
 
-from dotlightning.metrics import SCORE_KEYS as KEYS
+from dotlightning.metrics.graph_metrics import SCORE_KEYS as KEYS
 
 
 def row(label: str, scores: dict) -> str:

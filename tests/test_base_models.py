@@ -7,8 +7,8 @@ import sys
 
 import pytest
 
-from dotlightning import base_models
-from dotlightning.base_models import EMBEDDED, BaseModelError, EmbeddedModel, hub_id, join_parts, resolve_gguf
+from dotlightning.model import base_models
+from dotlightning.model.base_models import EMBEDDED, BaseModelError, EmbeddedModel, hub_id, join_parts, resolve_gguf
 
 
 def _fake_parts(tmp_path, monkeypatch, contents: list[bytes], *, sha256: str | None = None, names=None):

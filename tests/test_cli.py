@@ -8,8 +8,8 @@ import lightning.pytorch as L
 import pytest
 import yaml
 
-from dotlightning import cli
-from dotlightning.callbacks import RunCheckpoint
+from dotlightning.cli import commands as cli
+from dotlightning.train.callbacks import RunCheckpoint
 from test_model import make_data, make_module
 
 
@@ -100,7 +100,7 @@ def test_predict_generates_for_every_prompt_and_writes_jsonl_like_test(tmp_path,
 
 
 def test_generate_prints_the_graph_itself_for_one_prompt_and_jsonl_records_for_a_file(tmp_path, capsys):
-    from dotlightning.predict import generate
+    from dotlightning.cli.generate import generate
 
     [result] = generate(prompt="a to b", adapter="", base_model="tiny", max_new_tokens=6, device="cpu")
     assert capsys.readouterr().out == result["prediction"].rstrip("\n") + "\n"

@@ -1,4 +1,4 @@
-"""Tests for dotlightning.prompts and dotlightning.data with REAL tokenizers trained here in milliseconds.
+"""Tests for dotlightning.data.prompts and dotlightning.data.datamodule with REAL tokenizers trained here in milliseconds.
 
 Tokenizer variants: BOS-prepending with a separate pad token; pad == eos without BOS (Llama/Qwen-base style); and a
 Gemma-like chat template that has no system role.
@@ -12,9 +12,11 @@ import torch
 from tokenizers import Tokenizer, decoders, models, pre_tokenizers, processors, trainers
 from transformers import PreTrainedTokenizerFast
 
-from dotlightning.data import DotDataModule, LengthGroupedSampler, padding_fraction_of
-from dotlightning.prompts import DEFAULT_SYSTEM, IGNORE_INDEX, PromptFormat
-from dotlightning.records import RecordError
+from dotlightning.data.batches import padding_fraction_of
+from dotlightning.data.datamodule import DotDataModule
+from dotlightning.data.sampling import LengthGroupedSampler
+from dotlightning.data.prompts import DEFAULT_SYSTEM, IGNORE_INDEX, PromptFormat
+from dotlightning.data.records import RecordError
 
 GEMMA_LIKE_TEMPLATE = (  # raises on a system turn, like Gemma 2's template
     "{{ bos_token }}{% for m in messages %}{% if m['role'] == 'system' %}"

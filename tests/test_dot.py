@@ -1,4 +1,4 @@
-"""dotlightning.dot: extraction rule, normalisation, what Graphviz accepts, and inputs that must never hurt us."""
+"""dotlightning.metrics.dot: extraction rule, normalisation, what Graphviz accepts, and inputs that must never hurt us."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from dotlightning.dot import (
+from dotlightning.metrics.dot import (
     MAX_DOT_CHARS,
     Graph,
     extract_dot,

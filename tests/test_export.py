@@ -9,11 +9,13 @@ import lightning.pytorch as L
 import pytest
 import torch
 
-from dotlightning.base_models import resolve_base_model
-from dotlightning.export import export, finish_adapter, merge, read_adapter_metadata
-from dotlightning.generation import generate_dot
-from dotlightning.predict import SHIPPED_ADAPTER, SMALL_ADAPTER, default_adapter, generate
-from dotlightning.prompts import PromptFormat
+from dotlightning.model.base_models import resolve_base_model
+from dotlightning.cli.export import export, merge
+from dotlightning.model.adapter_export import finish_adapter
+from dotlightning.model.adapter_metadata import read_adapter_metadata
+from dotlightning.model.generation import generate_dot
+from dotlightning.cli.generate import SHIPPED_ADAPTER, SMALL_ADAPTER, default_adapter, generate
+from dotlightning.data.prompts import PromptFormat
 from test_model import make_data, make_module, make_trainer
 
 SYSTEM = "You write Graphviz."
@@ -27,7 +29,7 @@ def trained(tmp_path_factory, pair_files):
     module = make_module()
     data = make_data(module, pair_files, system_prompt=SYSTEM)
     make_trainer(folder, max_steps=6, limit_val_batches=0).fit(module, datamodule=data)
-    from dotlightning.export import export_adapter
+    from dotlightning.model.adapter_export import export_adapter
 
     return module, data, export_adapter(module, folder / "adapter", datamodule=data)
 
@@ -148,7 +150,7 @@ def test_gguf_export_loads_back_as_a_base_and_writes_the_same_dot_as_the_merged_
     module = make_module(learning_rate=5e-3, target_modules="all-linear")  # DOT-like, varied output after 40 steps
     data = make_data(module, pair_files)  # the default system prompt: what `generate --adapter ""` uses
     make_trainer(tmp_path, max_steps=40, limit_val_batches=0).fit(module, datamodule=data)
-    from dotlightning.export import export_adapter
+    from dotlightning.model.adapter_export import export_adapter
 
     adapter = export_adapter(module, tmp_path / "adapter", datamodule=data)
     gguf_file = export(format="gguf", adapter=str(adapter), output=str(tmp_path / "tiny-dot.gguf"))

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import torch
 
-from dotlightning.base_models import load_tokenizer
-from dotlightning.generation import GraphClosed, RepetitionStop
+from dotlightning.model.base_models import load_tokenizer
+from dotlightning.model.generation import GraphClosed, RepetitionStop
 
 
 def _stopped_text(criterion_factory, text: str) -> str:

@@ -8,13 +8,13 @@ import json
 import pytest
 import torch
 
-from dotlightning import constrained
-from dotlightning.base_models import load_base_model, load_tokenizer
-from dotlightning.best_of_n import best_of_n, choose, prompt_names, rank
-from dotlightning.constrained import ConstrainedDecodingUnavailable, DotGrammarConstraint, grammar_rejects
-from dotlightning.dot import parse_dot
-from dotlightning.generation import generate_dot
-from dotlightning.prompts import PromptFormat
+from dotlightning.model import constrained
+from dotlightning.model.base_models import load_base_model, load_tokenizer
+from dotlightning.model.best_of_n import best_of_n, choose, prompt_names, rank
+from dotlightning.model.constrained import ConstrainedDecodingUnavailable, DotGrammarConstraint, grammar_rejects
+from dotlightning.metrics.dot import parse_dot
+from dotlightning.model.generation import generate_dot
+from dotlightning.data.prompts import PromptFormat
 
 try:
     import llguidance  # noqa: F401
@@ -204,7 +204,7 @@ def test_missing_library_gives_install_hint(tiny, monkeypatch):
     monkeypatch.setattr(builtins, "__import__", no_llguidance)
     with pytest.raises(ConstrainedDecodingUnavailable, match=r"llguidance.*Fix: pip install 'dotlightning\[constrained\]'"):
         generate_dot(model, tokenizer, encode(tokenizer, ["x"]), max_new_tokens=4, constrained=True)
-    from dotlightning.model import DotLoRAModule
+    from dotlightning.model.module import DotLoRAModule
 
     with pytest.raises(ConstrainedDecodingUnavailable, match="Fix: pip install"):
         DotLoRAModule(base_model="tiny", quantization="none", constrained_decoding=True)
@@ -212,7 +212,7 @@ def test_missing_library_gives_install_hint(tiny, monkeypatch):
 
 
 def test_generate_command_constrained_and_best_of_n(tmp_path):
-    from dotlightning.cli import main
+    from dotlightning.cli.commands import main
 
     prompts = tmp_path / "prompts.jsonl"
     prompts.write_text("".join(json.dumps({"prompt": p}) + "\n" for p in PROMPTS[:3]), encoding="utf-8")
@@ -226,8 +226,8 @@ def test_generate_command_constrained_and_best_of_n(tmp_path):
 
 
 def test_validation_generates_under_the_grammar_when_asked(pair_files):
-    from dotlightning.data import DotDataModule
-    from dotlightning.model import DotLoRAModule
+    from dotlightning.data.datamodule import DotDataModule
+    from dotlightning.model.module import DotLoRAModule
 
     module = DotLoRAModule(base_model="tiny", quantization="none", max_new_tokens=16, constrained_decoding=True)
     module.build(torch.device("cpu"))

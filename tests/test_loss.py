@@ -4,7 +4,7 @@ and through a tiny real Gemma3 + LoRA model, including softcap, bias, all-masked
 import pytest
 import torch
 
-from dotlightning.loss import (
+from dotlightning.model.loss import (
     causal_lm_loss,
     completion_cross_entropy,
     naive_causal_lm_loss,

@@ -1,11 +1,11 @@
-"""model.memory_budget_gib (dotlightning/memory.py): checkpointing and micro-batch picked from measured peaks."""
+"""model.memory_budget_gib (dotlightning/model/memory.py): checkpointing and micro-batch picked from measured peaks."""
 
 from __future__ import annotations
 
 import pytest
 
-from dotlightning.cli import apply_memory_budget
-from dotlightning.memory import load_table, pick_knobs, shape_of
+from dotlightning.cli.commands import apply_memory_budget
+from dotlightning.model.memory import load_table, pick_knobs, shape_of
 
 # One shape, batch 4 x 1024 measured: 1 GiB of weights, 9 GiB peak without checkpointing, 2 GiB with it.
 ROWS = [{"shape": "s", "gradient_checkpointing": gc, "batch_size": 4, "row_length": 1024, "weights_gib": 1.0,

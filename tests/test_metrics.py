@@ -1,4 +1,4 @@
-"""dotlightning.metrics and dotlightning.score: the formulas, edge cases, the JSONL scorer, and DDP == one process."""
+"""dotlightning.metrics.graph_metrics and dotlightning.cli.score: the formulas, edge cases, the JSONL scorer, and DDP == one process."""
 
 from __future__ import annotations
 
@@ -12,8 +12,9 @@ import torch
 import torch.distributed as dist
 import torch.multiprocessing as mp
 
-from dotlightning.metrics import SCORE_KEYS, DotGraphMetrics, sample_scores, set_f1
-from dotlightning.score import format_table, group_scores, main, score
+from dotlightning.metrics.graph_metrics import SCORE_KEYS, DotGraphMetrics, sample_scores, set_f1
+from dotlightning.cli.score import main, score
+from dotlightning.metrics.tables import format_table, group_scores
 
 REF = 'digraph { a -> b [label="go"]; b -> c; c -> d; d -> a [label="back"]; subgraph cluster_x { e } }'
 
@@ -189,7 +190,7 @@ def test_ddp_two_processes_equal_single_process(tmp_path):
     expected = values(single)
     # Fresh interpreters as with mp.spawn, but via a forkserver that imports torchmetrics once and forks both ranks
     # from it: importing torchmetrics costs ~5 s here, and spawn would pay it twice, in parallel, on 2 cores.
-    multiprocessing.get_context("forkserver").set_forkserver_preload(["dotlightning.metrics"])
+    multiprocessing.get_context("forkserver").set_forkserver_preload(["dotlightning.metrics.graph_metrics"])
     mp.start_processes(_ddp_worker, args=(2, _free_port(), str(tmp_path)), nprocs=2, join=True,
                        start_method="forkserver")
     for rank in range(2):

@@ -9,12 +9,14 @@ import lightning.pytorch as L
 import pytest
 import torch
 
-from dotlightning.base_models import BaseModelError, load_base_model
-from dotlightning.data import DotDataModule
-from dotlightning.export import CheckpointMismatchError, export_adapter, merge
-from dotlightning.generation import generate_dot
-from dotlightning.loss import causal_lm_loss
-from dotlightning.model import DotLoRAModule
+from dotlightning.model.base_models import BaseModelError, load_base_model
+from dotlightning.data.datamodule import DotDataModule
+from dotlightning.cli.export import merge
+from dotlightning.model.adapter_export import export_adapter
+from dotlightning.model.adapter_metadata import CheckpointMismatchError
+from dotlightning.model.generation import generate_dot
+from dotlightning.model.loss import causal_lm_loss
+from dotlightning.model.module import DotLoRAModule
 
 
 def make_module(**overrides) -> DotLoRAModule:
@@ -345,7 +347,7 @@ def test_nonfinite_gradients_skip_the_update_instead_of_poisoning_every_weight(t
 
 
 def test_a_nonfinite_loss_is_skipped_when_asked(tmp_path, pair_files, monkeypatch):
-    import dotlightning.model as model_module
+    import dotlightning.model.module as model_module
 
     calls = {"n": 0}
     real = model_module.causal_lm_loss

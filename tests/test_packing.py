@@ -6,11 +6,13 @@ import lightning.pytorch as L
 import pytest
 import torch
 
-from dotlightning.base_models import load_tokenizer
-from dotlightning.data import DotDataModule, PackedSampler, collate, collate_packed, pack_first_fit_decreasing
-from dotlightning.loss import _backbone_and_head, causal_lm_loss
-from dotlightning.model import DotLoRAModule
-from dotlightning.prompts import IGNORE_INDEX
+from dotlightning.model.base_models import load_tokenizer
+from dotlightning.data.batches import collate, collate_packed, pack_first_fit_decreasing
+from dotlightning.data.datamodule import DotDataModule
+from dotlightning.data.sampling import PackedSampler
+from dotlightning.model.loss import _backbone_and_head, causal_lm_loss
+from dotlightning.model.module import DotLoRAModule
+from dotlightning.data.prompts import IGNORE_INDEX
 
 from conftest import make_pairs, write_jsonl
 
@@ -155,7 +157,7 @@ def test_rows_joined_into_one_row_as_flash_kernels_need_give_the_same_hidden_sta
     sdpa, which handles both layouts; flash itself needs a GPU)."""
     from types import SimpleNamespace
 
-    from dotlightning.loss import flattens_packed_rows, naive_causal_lm_loss
+    from dotlightning.model.loss import flattens_packed_rows, naive_causal_lm_loss
 
     data = make_data(tokenizer, train_file)
     module = packed_module(tokenizer, "sdpa", 8)
@@ -312,7 +314,7 @@ class Recorder(L.LightningModule):
 def test_lightning_resume_with_exact_resume_gives_the_same_remaining_packed_batches(tokenizer, train_file, tmp_path):
     from lightning.pytorch.callbacks import ModelCheckpoint
 
-    from dotlightning.reliability import ExactResume
+    from dotlightning.train.reliability import ExactResume
 
     def fit(ckpt=None):
         model = Recorder()

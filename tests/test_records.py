@@ -1,10 +1,10 @@
-"""Tests for dotlightning.records: every source format, field names, and every kind of bad input."""
+"""Tests for dotlightning.data.records: every source format, field names, and every kind of bad input."""
 
 import json
 
 import pytest
 
-from dotlightning.records import SKIP_REASONS, Record, RecordError, load_records
+from dotlightning.data.records import SKIP_REASONS, Record, RecordError, load_records
 
 GOOD = [
     {"prompt": "two nodes a and b, a points to b", "completion": "digraph { a -> b }", "kind": "simple", "id": "r1"},

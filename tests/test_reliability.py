@@ -16,8 +16,8 @@ import pytest
 import torch
 
 from conftest import make_pairs, write_jsonl
-from dotlightning import cli
-from dotlightning.reliability import AtomicCheckpointIO, NonFiniteLossError
+from dotlightning.cli import commands as cli
+from dotlightning.train.reliability import AtomicCheckpointIO, NonFiniteLossError
 
 REPO = Path(__file__).resolve().parent.parent
 TINY = str(cli.CONFIG_DIR / "tiny.yaml")
@@ -81,7 +81,7 @@ def test_weights_only_loading_refuses_pickled_objects(tmp_path):
 def test_nan_loss_stops_naming_step_keeps_last_good_checkpoint_weights_only(pair_files, tmp_path, monkeypatch):
     """Loss turns NaN at global step 3: the run raises naming step 3; last.ckpt stays the step-2 one (finite, loads
     with weights_only=True and resumes), and no adapter is exported."""
-    import dotlightning.model as model_module
+    import dotlightning.model.module as model_module
 
     real_loss, calls = model_module.causal_lm_loss, []
 
@@ -109,7 +109,7 @@ def test_nan_loss_stops_naming_step_keeps_last_good_checkpoint_weights_only(pair
 def test_out_of_memory_names_step_shape_and_fix_and_last_checkpoint_resumes(pair_files, tmp_path, monkeypatch):
     """A CUDA OOM injected at global step 3: the error carries a note naming the step, the batch shape, the last
     checkpoint and the knobs to turn; that checkpoint (step 2) loads and ``--ckpt_path last`` finishes the run."""
-    import dotlightning.model as model_module
+    import dotlightning.model.module as model_module
 
     real_loss, calls = model_module.causal_lm_loss, []
 

@@ -6,9 +6,9 @@ import json
 
 import pytest
 
-from dotlightning.dot import parse_dot
-from dotlightning.repair import repair_dot
-from dotlightning.score import score
+from dotlightning.metrics.dot import parse_dot
+from dotlightning.metrics.repair import repair_dot
+from dotlightning.cli.score import score
 
 
 @pytest.mark.parametrize("broken, fixed_edge", [

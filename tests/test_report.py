@@ -8,8 +8,8 @@ import warnings
 import numpy as np
 import pytest
 
-from dotlightning import loggers
-from dotlightning.samples import write_samples
+from dotlightning.train import loggers
+from dotlightning.train.samples import write_samples
 
 
 class FakeExperiment:
@@ -73,7 +73,7 @@ def test_tensorboard_logger_is_lightnings_when_tensorboard_is_installed(tmp_path
 
 # --- the HTML report -------------------------------------------------------------------------------------------------
 
-from dotlightning.report import report  # noqa: E402
+from dotlightning.cli.report import report  # noqa: E402
 
 
 def _write(path, records):
@@ -158,7 +158,7 @@ def test_report_points_at_the_bad_line_of_a_broken_file(tmp_path):
 
 
 def test_report_is_a_cli_subcommand(tmp_path, capsys):
-    from dotlightning.cli import main
+    from dotlightning.cli.commands import main
 
     page = tmp_path / "r.html"
     main(["report", "--input", str(_write(tmp_path / "t.jsonl", _records(["digraph { a0 -> b0 }"]))),

@@ -16,7 +16,7 @@ import build_dataset  # noqa: E402
 import dataset_smcat  # noqa: E402
 import smcat_render  # noqa: E402
 from dataset_vocab import pool  # noqa: E402
-from dotlightning.dot import parse_dot  # noqa: E402
+from dotlightning.metrics.dot import parse_dot  # noqa: E402
 
 SHIPPED_CACHE = ROOT / "data" / "smcat-renders.jsonl.gz"
 

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import re
 
-from dotlightning.dot import _find_graph, parse_dot
+from dotlightning.metrics.dot import _find_graph, parse_dot
 
 __all__ = ["repair_dot"]
 

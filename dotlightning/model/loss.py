@@ -38,7 +38,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
-from dotlightning.prompts import IGNORE_INDEX
+from dotlightning.data.prompts import IGNORE_INDEX
 
 LossKernel = Literal["auto", "chunked", "fused"]
 REMOVED_LOSS_KERNELS = ("cce", "cce-exact", "liger")  # measured, slower than fused, removed (docs/performance.md)

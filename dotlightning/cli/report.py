@@ -19,10 +19,11 @@ import math
 import re
 from pathlib import Path
 
-from dotlightning.dot import render
-from dotlightning.metrics import SCORE_KEYS, sample_scores
-from dotlightning.records import read_jsonl
-from dotlightning.score import _field, group_scores
+from dotlightning.metrics.dot import render
+from dotlightning.metrics.graph_metrics import SCORE_KEYS, sample_scores
+from dotlightning.data.records import read_jsonl
+from dotlightning.cli.score import _field
+from dotlightning.metrics.tables import group_scores
 
 __all__ = ["report", "match_records", "choose_samples", "loss_curve_svg", "read_loss_csv"]
 

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, NamedTuple
 
-TABLE = Path(__file__).resolve().parent / "configs" / "memory.json"
+TABLE = Path(__file__).resolve().parents[1] / "configs" / "memory.json"
 HEADROOM_GIB = 0.5
 """Left free of the budget: the CUDA context (~0.3-0.5 GiB) and the caching allocator's slack are not in
 max_memory_allocated. An 8 GiB card gets 7.5 GiB of estimated peak."""

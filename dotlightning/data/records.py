@@ -293,7 +293,7 @@ def load_records(
     first_problem: str | None = None  # shown when skip_invalid dropped *everything*
     parse_dot = None
     if check_dot:
-        from dotlightning.dot import parse_dot  # lazy: pygraphviz is only needed when checking DOT
+        from dotlightning.metrics.dot import parse_dot  # lazy: pygraphviz is only needed when checking DOT
 
     def invalid(where: str, reason: str, problem: str, fix: str) -> None:
         nonlocal first_problem

@@ -9,7 +9,7 @@ sentencepiece-style vocabulary as ``llama``). Two details matter for equal outpu
 
 - Gemma's RMSNorm multiplies by ``1 + weight``; GGUF stores ``1 + weight`` (llama.cpp does, and transformers' GGUF
   loader subtracts 1 again), always in F32, because ``1 + w`` in bf16 would round ``w`` away.
-- The chat template is the training format's (``export.with_training_chat_template``), so llama.cpp's and Ollama's
+- The chat template is the training format's (``adapter_export.with_training_chat_template``), so llama.cpp's and Ollama's
   chat endpoints prompt the model as it was trained.
 
 The round trip (``generate --adapter "" --base_model F.gguf`` writes the same DOT as the adapter) is tested on the tiny
@@ -82,7 +82,7 @@ def _token_types(tokenizer, tokens: list[str], sentencepiece: bool) -> list[int]
 
 
 def _write_tokenizer(writer, tokenizer, vocab_size: int, arch: str) -> None:
-    from dotlightning.prompts import uses_bos
+    from dotlightning.data.prompts import uses_bos
 
     spec = json.loads(tokenizer.backend_tokenizer.to_str())
     model = spec["model"]
@@ -172,7 +172,7 @@ def ollama_modelfile(gguf_file: str | Path, metadata: dict, eos_token: str | Non
     PARAMETER num_predict 1024
     PARAMETER stop "<eos>"
     '''
-    from dotlightning.prompts import DEFAULT_SYSTEM
+    from dotlightning.data.prompts import DEFAULT_SYSTEM
 
     system = metadata.get("system_prompt") or DEFAULT_SYSTEM
     lines = [f"FROM ./{Path(gguf_file).name}"]

@@ -1,6 +1,6 @@
 """What an adapter directory records about itself, read and checked without loading a model: ``dotlightning.json``
 (the exact base spec, the prompt format, the recipe), where the packaged adapters are, and whether an adapter fits the
-configured base. ``model.py`` (training, loading) and ``export.py`` (writing adapters) both use it; it imports neither.
+configured base. ``module.py`` (training, loading) and ``adapter_export.py`` (writing adapters) both use it; it imports neither.
 """
 
 from __future__ import annotations
@@ -9,7 +9,7 @@ import json
 from pathlib import Path
 
 ADAPTER_METADATA = "dotlightning.json"
-PACKAGED_ADAPTERS = Path(__file__).resolve().parent / "adapters"  # package data, so an installed wheel has them
+PACKAGED_ADAPTERS = Path(__file__).resolve().parents[1] / "adapters"  # package data, so an installed wheel has them
 
 
 def resolve_adapter(path: str | None) -> str | None:

@@ -18,8 +18,8 @@ What makes ``kill -9`` + ``fit --ckpt_path last`` end with the same adapter as a
 Wire them in the config (see configs/tiny.yaml)::
 
     trainer:
-      plugins: [{class_path: dotlightning.reliability.AtomicCheckpointIO}]
-      callbacks: [{class_path: dotlightning.reliability.ExactResume}, {class_path: dotlightning.reliability.StopOnNonFiniteLoss}, ...]
+      plugins: [{class_path: dotlightning.train.reliability.AtomicCheckpointIO}]
+      callbacks: [{class_path: dotlightning.train.reliability.ExactResume}, {class_path: dotlightning.train.reliability.StopOnNonFiniteLoss}, ...]
 """
 
 from __future__ import annotations

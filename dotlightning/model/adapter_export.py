@@ -1,20 +1,18 @@
-"""Hand back what training made: the LoRA adapter in peft's own format, or a full model with it merged in.
-
-``python -m dotlightning export --ckpt_path last.ckpt --output DIR`` turns a Lightning checkpoint into an adapter;
-``python -m dotlightning merge --adapter DIR --output DIR`` merges it into a bf16 copy of the base (never into nf4,
-whose rounding would corrupt the merged weights) and saves a model that ``AutoModelForCausalLM.from_pretrained`` loads.
+"""Hand back what training made: the LoRA adapter in peft's own format (with tokenizer, chat template, model card and
+``dotlightning.json``), from a module or a checkpoint, or the adapter merged into a bf16 copy of its base (never into
+nf4, whose rounding would corrupt the merged weights). The ``export`` and ``merge`` commands (``cli/export.py``) and
+the ``ExportAdapter`` callback call these.
 """
 
 from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Literal
 
 import torch
 
-from dotlightning.adapter_metadata import (ADAPTER_METADATA, PACKAGED_ADAPTERS, CheckpointMismatchError,  # noqa: F401
-                                         check_adapter_base, prompt_metadata, read_adapter_metadata, resolve_adapter)
+from dotlightning.model.adapter_metadata import (ADAPTER_METADATA, check_adapter_base, prompt_metadata,
+                                               read_adapter_metadata, resolve_adapter)
 
 
 def tags_chat_template(system: str, bos_token: bool) -> str:
@@ -46,7 +44,7 @@ def tags_chat_template(system: str, bos_token: bool) -> str:
 
 def with_training_chat_template(tokenizer, metadata: dict):
     """The tokenizer, its chat template replaced by the training format's for ``prompt_style`` tags (chat: its own)."""
-    from dotlightning.prompts import DEFAULT_SYSTEM, uses_bos
+    from dotlightning.data.prompts import DEFAULT_SYSTEM, uses_bos
 
     if metadata.get("prompt_style", "tags") == "tags":
         tokenizer.chat_template = tags_chat_template(metadata.get("system_prompt") or DEFAULT_SYSTEM, uses_bos(tokenizer))
@@ -79,7 +77,7 @@ def export_adapter(module, output: str | Path, datamodule=None, prompt: dict | N
 def finish_adapter(adapter: str | Path, metadata: dict, tokenizer) -> Path:
     """Make an adapter directory standard: the hub id in ``adapter_config.json``, ``dotlightning.json``, tokenizer files
     and a model card. Used by ``export_adapter`` and to bring an already-saved adapter up to date."""
-    from dotlightning.base_models import hub_id
+    from dotlightning.model.base_models import hub_id
 
     adapter = Path(adapter)
     config_path = adapter / "adapter_config.json"
@@ -103,8 +101,8 @@ _LICENCE_IDS = {"Gemma Terms of Use": "gemma", "Apache-2.0": "apache-2.0"}
 def write_model_card(adapter: str | Path) -> Path:
     """``README.md`` for the hub: base model and its licence, data, recipe, metrics (if recorded), and how to load it
     with peft, with plain transformers and with dotlightning. Everything comes from the adapter directory's own files."""
-    from dotlightning.base_models import EMBEDDED, hub_id
-    from dotlightning.prompts import DEFAULT_SYSTEM
+    from dotlightning.model.base_models import EMBEDDED, hub_id
+    from dotlightning.data.prompts import DEFAULT_SYSTEM
 
     adapter = Path(adapter)
     config = json.loads((adapter / "adapter_config.json").read_text(encoding="utf-8"))
@@ -192,56 +190,10 @@ def write_model_card(adapter: str | Path) -> Path:
     return path
 
 
-def export(
-    ckpt_path: str | None = None,
-    output: str | None = None,
-    format: Literal["adapter", "gguf"] = "adapter",
-    adapter: str | None = None,
-    base_model: str | None = None,
-    dtype: Literal["bf16", "f16", "f32"] = "bf16",
-) -> Path:
-    """Export a dotlightning checkpoint as a peft adapter, or an adapter (or checkpoint) as one merged GGUF file.
-
-    Args:
-        ckpt_path: A checkpoint written by ``fit`` (it stores the module's hyperparameters and the LoRA weights).
-        output: Directory for the peft adapter (format adapter), or the .gguf file to write (format gguf).
-        format: adapter (peft's format plus tokenizer and model card) or gguf (the adapter merged into its base, one
-            file for llama.cpp and Ollama; see docs/deploy.md).
-        adapter: For format gguf: the adapter directory to merge (instead of --ckpt_path).
-        base_model: For format gguf: the base to merge into; default: the one recorded with the adapter.
-        dtype: For format gguf: tensor type of the weight matrices (norms and biases are always f32).
-    """
-    if not output:
-        raise ValueError("export needs --output (a directory for format adapter, a .gguf file for format gguf)")
-    if format == "adapter":
-        if not ckpt_path:
-            raise ValueError("export --format adapter needs --ckpt_path (a checkpoint written by fit)")
-        return _export_checkpoint(ckpt_path, output)
-    if format != "gguf":
-        raise ValueError(f"export --format {format!r} is not supported. Fix: use adapter or gguf.")
-    if (ckpt_path is None) == (adapter is None):
-        raise ValueError("export --format gguf needs exactly one of --adapter DIR or --ckpt_path FILE")
-    from dotlightning.gguf_export import ollama_modelfile, write_gguf
-
-    if ckpt_path is not None:
-        import tempfile
-
-        with tempfile.TemporaryDirectory(prefix="dotlightning-adapter-") as folder:
-            adapter_dir = _export_checkpoint(ckpt_path, folder)
-            metadata = read_adapter_metadata(adapter_dir)
-            model, tokenizer = merged_model(str(adapter_dir), base_model)
-    else:
-        metadata = read_adapter_metadata(adapter)
-        model, tokenizer = merged_model(adapter, base_model)
-    path = write_gguf(model, tokenizer, output, dtype=dtype, name=Path(adapter or ckpt_path).stem)
-    # Next to it, for `ollama create NAME -f F.Modelfile` (docs/deploy.md).
-    path.with_suffix(".Modelfile").write_text(ollama_modelfile(path, metadata, tokenizer.eos_token) + "\n",
-                                              encoding="utf-8")
-    return path
-
-
-def _export_checkpoint(ckpt_path: str, output: str) -> Path:
-    from dotlightning.model import DotLoRAModule
+def checkpoint_to_adapter(ckpt_path: str, output: str) -> Path:
+    """A checkpoint written by ``fit`` as an adapter directory (``export --format adapter``), prompted as it was
+    trained."""
+    from dotlightning.model.module import DotLoRAModule
 
     checkpoint = torch.load(ckpt_path, map_location="cpu", weights_only=True)
     module = DotLoRAModule(**checkpoint["hyper_parameters"])
@@ -260,7 +212,7 @@ def merged_model(adapter: str, base_model: str | None = None):
     weights), and the base tokenizer with the training format's chat template."""
     from peft import PeftModel
 
-    from dotlightning.base_models import load_base_model, load_tokenizer
+    from dotlightning.model.base_models import load_base_model, load_tokenizer
 
     adapter = resolve_adapter(adapter)
     base_model = base_model or read_adapter_metadata(adapter).get("base_model")
@@ -272,21 +224,3 @@ def merged_model(adapter: str, base_model: str | None = None):
     # The chat template of the training format (tags: a template that writes the tags; chat: the tokenizer's own), so
     # apply_chat_template + generate in plain transformers (or llama.cpp) sees the prompt the model was trained on.
     return merged, with_training_chat_template(load_tokenizer(base_model), read_adapter_metadata(adapter))
-
-
-def merge(adapter: str, output: str, base_model: str | None = None) -> Path:
-    """Merge an adapter into a bf16 copy of its base and save the full model and tokenizer.
-
-    Args:
-        adapter: A peft adapter directory (as written by fit or export).
-        output: Directory for the merged model.
-        base_model: The base to merge into; default: the one recorded with the adapter.
-    """
-    merged, tokenizer = merged_model(adapter, base_model)
-    output_path = Path(output)
-    merged.save_pretrained(output_path, safe_serialization=True)
-    tokenizer.save_pretrained(output_path)
-    metadata = read_adapter_metadata(adapter)
-    (output_path / ADAPTER_METADATA).write_text(json.dumps({**metadata, "merged_from": str(adapter)}, indent=2) + "\n",
-                                                encoding="utf-8")
-    return output_path

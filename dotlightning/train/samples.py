@@ -13,7 +13,7 @@ import io
 from collections.abc import Sequence
 from pathlib import Path
 
-from dotlightning.dot import extract_dot, render
+from dotlightning.metrics.dot import extract_dot, render
 
 __all__ = ["write_samples", "png_to_array"]
 

@@ -1,4 +1,6 @@
-"""Callbacks that hand results back to the user: the adapter at the end of a fit, and a base-vs-tuned table."""
+"""Callbacks that hand results back to the user: checkpoints that follow the run, the adapter at the end of a fit, a
+base-vs-tuned table, and the files each validation, test and predict leave in the log directory (the rendered
+samples; the predictions as JSONL). The LightningModule only collects what these write."""
 
 from __future__ import annotations
 
@@ -9,8 +11,10 @@ from pathlib import Path
 import lightning.pytorch as L
 from lightning.pytorch.callbacks import ModelCheckpoint
 
-from dotlightning.export import export_adapter
-from dotlightning.metrics import SCORE_KEYS as METRIC_ORDER  # the table's order, defined once
+from dotlightning.model.adapter_export import export_adapter
+from dotlightning.metrics.graph_metrics import SCORE_KEYS
+from dotlightning.metrics.tables import format_rows
+from dotlightning.train.samples import write_samples
 
 
 class RunCheckpoint(ModelCheckpoint):
@@ -74,7 +78,7 @@ class BaseVsTuned(L.Callback):
 
     def on_train_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
         # Reuse the last validation's generation metrics when it scored the final weights on the same prompts.
-        logged = {name: trainer.callback_metrics.get(f"val/{name}") for name in METRIC_ORDER}
+        logged = {name: trainer.callback_metrics.get(f"val/{name}") for name in SCORE_KEYS}
         same_prompts = pl_module.hparams.generate_max_samples == (self.max_samples or pl_module.hparams.generate_max_samples)
         if all(value is not None for value in logged.values()) and same_prompts and pl_module._validated_at_step == pl_module.global_step:
             tuned = {name: float(value) for name, value in logged.items()}
@@ -87,9 +91,40 @@ class BaseVsTuned(L.Callback):
                 Path(self.output).write_text(json.dumps(rows, indent=2), encoding="utf-8")
 
 
-def format_rows(rows: dict[str, dict[str, float]], title: str = "") -> str:
-    header = f"{'':8s}" + "".join(f"{name:>14s}" for name in METRIC_ORDER)
-    lines = [title, header] if title else [header]
-    for label, scores in rows.items():
-        lines.append(f"{label:8s}" + "".join(f"{float(scores.get(name, float('nan'))):14.3f}" for name in METRIC_ORDER))
-    return "\n".join(lines)
+class WriteSamples(L.Callback):
+    """After each validation that generated, write its first ``model.log_samples`` samples to
+    ``<log_dir>/samples/step-NNNNNN/`` (``samples.md``, one SVG per graph; text and PNGs to TensorBoard too:
+    ``train/samples.py``). Rank 0 only. The command line adds it to every trainer."""
+
+    def on_validation_epoch_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
+        log_dir = trainer.log_dir  # every rank asks: it broadcasts from rank 0 under DDP
+        samples = getattr(pl_module, "samples", None)
+        if not log_dir or not samples or trainer.global_rank != 0:
+            return
+        folder = Path(log_dir) / "samples" / f"step-{trainer.global_step:06d}"
+        write_samples(samples, folder, getattr(pl_module.logger, "experiment", None), trainer.global_step)
+
+
+class WritePredictions(L.Callback):
+    """At the end of ``test`` and ``predict``, write ``<log_dir>/predictions-<stage>-rank<N>.jsonl``: one record per
+    prompt (id, kind, source, prompt, completion, prediction), ready for ``score``. The command line adds it to every
+    trainer."""
+
+    def on_test_epoch_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
+        self._write(trainer, "test", pl_module.test_records)
+
+    def on_predict_epoch_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
+        self._write(trainer, "predict", pl_module.predict_records)
+
+    @staticmethod
+    def _write(trainer: L.Trainer, stage: str, records: list[dict]) -> None:
+        log_dir = trainer.log_dir
+        if not log_dir:
+            return
+        path = Path(log_dir) / f"predictions-{stage}-rank{trainer.global_rank}.jsonl"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with path.open("w", encoding="utf-8") as handle:
+            for record in records:
+                handle.write(json.dumps(record, ensure_ascii=False) + "\n")
+        print(f"dotlightning: {stage} predictions written to {path} (score them per kind/source with "
+              f"`python -m dotlightning score --input {path} --group_by kind`)")

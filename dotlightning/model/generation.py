@@ -16,7 +16,7 @@ from collections.abc import Iterator, Sequence
 import torch
 from transformers import LogitsProcessorList, StoppingCriteria, StoppingCriteriaList
 
-from dotlightning.repair import repair_dot
+from dotlightning.metrics.repair import repair_dot
 
 
 class GraphClosed(StoppingCriteria):
@@ -160,7 +160,7 @@ def generate_dot(
     (``repair.py``); a graph Graphviz accepts, or one beyond that repair, is returned as generated.
     """
     if constrained:
-        from dotlightning.constrained import require_llguidance
+        from dotlightning.model.constrained import require_llguidance
 
         require_llguidance()  # fail before the first batch, with the install hint
     sampling = dict(do_sample=True, temperature=temperature, top_p=1.0, top_k=0) if temperature else dict(
@@ -185,7 +185,7 @@ def generate_dot(
             input_ids[row, width - len(ids) :] = torch.tensor(ids, dtype=torch.long)
             attention_mask[row, width - len(ids) :] = 1
         if constrained:
-            from dotlightning.constrained import DotGrammarConstraint, GrammarComplete
+            from dotlightning.model.constrained import DotGrammarConstraint, GrammarComplete
 
             constraint = DotGrammarConstraint(tokenizer, len(batch), width, max_new_tokens)
             guidance = dict(logits_processor=LogitsProcessorList([constraint]),

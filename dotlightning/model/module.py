@@ -3,24 +3,27 @@
 Read top to bottom: construction (tokenizer now, weights later in ``configure_model`` so they load straight onto the
 right device), the training step (a completion-only chunked loss, see ``loss.py``), validation with generation and
 Graphviz-backed metrics, optimisation, and checkpoints that hold only what trains.
+
+The module writes no files: it keeps the first ``log_samples`` generations of each validation in ``samples`` and the
+test / predict generations in ``test_records`` / ``predict_records``, and the ``WriteSamples`` and
+``WritePredictions`` callbacks (``train/callbacks.py``) write them. The command line adds both to every trainer; a
+``Trainer`` of your own needs them in its ``callbacks`` to get the files.
 """
 
 from __future__ import annotations
 
-import json
 import math
-from pathlib import Path
 from typing import Any, Literal
 
 import lightning.pytorch as L
 import torch
 from lightning.pytorch.utilities import rank_zero_warn
 
-from dotlightning.base_models import EMBEDDED_GEMMA3_270M, Quantization, bf16_supported, load_base_model, load_tokenizer
-from dotlightning.adapter_metadata import CheckpointMismatchError, check_adapter_base, prompt_metadata
-from dotlightning.generation import generate_dot
-from dotlightning.loss import LossKernel, causal_lm_loss, check_loss_kernel
-from dotlightning.metrics import DotGraphMetrics
+from dotlightning.model.base_models import EMBEDDED_GEMMA3_270M, Quantization, bf16_supported, load_base_model, load_tokenizer
+from dotlightning.model.adapter_metadata import CheckpointMismatchError, check_adapter_base, prompt_metadata
+from dotlightning.model.generation import generate_dot
+from dotlightning.model.loss import LossKernel, causal_lm_loss, check_loss_kernel
+from dotlightning.metrics.graph_metrics import DotGraphMetrics
 
 class DotLoRAModule(L.LightningModule):
     """QLoRA fine-tuning of a causal LM that writes Graphviz DOT.
@@ -113,7 +116,7 @@ class DotLoRAModule(L.LightningModule):
         target_modules = target_modules if isinstance(target_modules, str) else list(target_modules)
         self.save_hyperparameters({**locals(), "target_modules": target_modules}, ignore=["self", "__class__"])
         if constrained_decoding:
-            from dotlightning.constrained import require_llguidance
+            from dotlightning.model.constrained import require_llguidance
 
             require_llguidance()  # at construction, not at the first validation hours into a fit
         self.tokenizer = load_tokenizer(base_model, trust_remote_code=trust_remote_code)
@@ -124,9 +127,9 @@ class DotLoRAModule(L.LightningModule):
         self._validations = 0
         self._validated_at_step = -1  # global step of the last validation that generated (for BaseVsTuned)
         self._generated = 0
-        self._samples: list[dict[str, str]] = []
-        self._test_records: list[dict[str, Any]] = []
-        self._predict_records: list[dict[str, Any]] = []
+        self.samples: list[dict[str, str]] = []  # this validation's first log_samples generations (WriteSamples)
+        self.test_records: list[dict[str, Any]] = []  # the last test's records with predictions (WritePredictions)
+        self.predict_records: list[dict[str, Any]] = []  # the same for predict
 
     # ----------------------------------------------------------------------------------------------- construction
     def _target_device(self) -> torch.device:
@@ -266,7 +269,7 @@ class DotLoRAModule(L.LightningModule):
     # ----------------------------------------------------------------------------------------------- evaluation
     def on_validation_epoch_start(self) -> None:
         self._generated = 0
-        self._samples = []
+        self.samples = []
         if not self.trainer.sanity_checking:
             self._validations += 1
 
@@ -318,8 +321,8 @@ class DotLoRAModule(L.LightningModule):
         self._generated += len(rows)
         self.val_metrics.update(predictions, [batch["completion"][row] for row in rows])
         for prediction, row in zip(predictions, rows):
-            if len(self._samples) < self.hparams.log_samples:
-                self._samples.append({"prompt": batch["prompt"][row], "prediction": prediction})
+            if len(self.samples) < self.hparams.log_samples:
+                self.samples.append({"prompt": batch["prompt"][row], "prediction": prediction})
 
     def on_validation_epoch_end(self) -> None:
         if not self._generate_now():
@@ -328,16 +331,6 @@ class DotLoRAModule(L.LightningModule):
         self.val_metrics.reset()
         self._validated_at_step = self.global_step
         self.log_dict({f"val/{name}": value for name, value in scores.items()}, sync_dist=False)
-        self._write_samples()
-
-    def _write_samples(self) -> None:
-        log_dir = self.trainer.log_dir if self._trainer is not None else None
-        if not log_dir or not self._samples or self.trainer.global_rank != 0:
-            return
-        from dotlightning.samples import write_samples  # samples.md, SVGs; text and PNGs for TensorBoard
-
-        folder = Path(log_dir) / "samples" / f"step-{self.global_step:06d}"
-        write_samples(self._samples, folder, getattr(self.logger, "experiment", None), self.global_step)
 
     def test_step(self, batch: dict[str, Any], batch_idx: int) -> None:
         batch_size = batch["input_ids"].shape[0]
@@ -346,45 +339,33 @@ class DotLoRAModule(L.LightningModule):
         predictions, rows = self._generate_batch(batch, None)
         self.test_metrics.update(predictions, [batch["completion"][row] for row in rows])
         for prediction, row in zip(predictions, rows):
-            self._test_records.append(
+            self.test_records.append(
                 {field: batch[field][row] for field in ("id", "kind", "source", "prompt", "completion")}
                 | {"prediction": prediction}
             )
 
+    def on_test_epoch_start(self) -> None:
+        self.test_records = []
+
     def on_test_epoch_end(self) -> None:
         self.log_dict({f"test/{name}": value for name, value in self.test_metrics.compute().items()})
         self.test_metrics.reset()
-        self._write_predictions("test", self._test_records)
-        self._test_records = []
 
     def predict_step(self, batch: dict[str, Any], batch_idx: int, dataloader_idx: int = 0) -> list[dict[str, Any]]:
         """Generate for every prompt of the batch, exactly as ``test`` does, without the loss or the metrics.
 
         Lightning's default predict_step calls ``forward``, which this module has no use for: generation is the
-        prediction. The records are returned (``trainer.predict`` hands them back) and written as JSONL at the end.
+        prediction. The records are returned (``trainer.predict`` hands them back) and kept in ``predict_records``,
+        which ``WritePredictions`` writes as JSONL at the end.
         """
         predictions, rows = self._generate_batch(batch, None)
         records = [{field: batch[field][row] for field in ("id", "kind", "source", "prompt", "completion")}
                    | {"prediction": prediction} for prediction, row in zip(predictions, rows)]
-        self._predict_records.extend(records)
+        self.predict_records.extend(records)
         return records
 
-    def on_predict_epoch_end(self) -> None:
-        self._write_predictions("predict", self._predict_records)
-        self._predict_records = []
-
-    def _write_predictions(self, stage: str, records: list[dict[str, Any]]) -> None:
-        """``<log_dir>/predictions-<stage>-rank<N>.jsonl``: one record per prompt, ready for ``score``."""
-        log_dir = self.trainer.log_dir
-        if not log_dir:
-            return
-        path = Path(log_dir) / f"predictions-{stage}-rank{self.trainer.global_rank}.jsonl"
-        path.parent.mkdir(parents=True, exist_ok=True)
-        with path.open("w", encoding="utf-8") as handle:
-            for record in records:
-                handle.write(json.dumps(record, ensure_ascii=False) + "\n")
-        print(f"dotlightning: {stage} predictions written to {path} (score them per kind/source with "
-              f"`python -m dotlightning score --input {path} --group_by kind`)")
+    def on_predict_epoch_start(self) -> None:
+        self.predict_records = []
 
     # ----------------------------------------------------------------------------------------------- optimisation
     def configure_optimizers(self):

@@ -36,7 +36,7 @@ import numpy as np
 import torch
 from transformers import LogitsProcessor, StoppingCriteria
 
-from dotlightning.dot import MAX_NESTING
+from dotlightning.metrics.dot import MAX_NESTING
 
 GRAMMAR_PATH = Path(__file__).resolve().parent / "dot.lark"
 INSTALL_HINT = "pip install 'dotlightning[constrained]' (or: pip install 'llguidance>=1.9')"

@@ -103,7 +103,7 @@ def cache_dir() -> Path:
 def resolve_base_model(spec: str) -> str:
     """Turn a ``base_model`` string into a hub id or a local checkpoint directory."""
     if spec == "tiny":
-        from dotlightning.tiny import build_tiny_checkpoint
+        from dotlightning.model.tiny import build_tiny_checkpoint
 
         return str(build_tiny_checkpoint(cache_dir() / "tiny"))
     if spec in EMBEDDED:

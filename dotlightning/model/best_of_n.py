@@ -28,8 +28,8 @@ from collections.abc import Sequence
 
 import torch
 
-from dotlightning.dot import Graph, normalize_id, parse_dot
-from dotlightning.metrics import set_f1
+from dotlightning.metrics.dot import Graph, normalize_id, parse_dot
+from dotlightning.metrics.graph_metrics import set_f1
 
 _QUOTED = re.compile(r'"([^"]+)"|\'([^\']+)\'|`([^`]+)`|\u201c([^\u201d]+)\u201d')
 _WORD = re.compile(r"[^\W\d][\w\-]*|\d+[A-Za-z_]\w*", re.UNICODE)
@@ -105,7 +105,7 @@ def best_of_n(
     seeded, so the same call gives the same answer. With ``return_candidates`` the result is
     ``(choices, candidates)`` where ``candidates[i]`` lists prompt i's samples.
     """
-    from dotlightning.generation import generate_dot
+    from dotlightning.model.generation import generate_dot
 
     if num_samples < 1:
         raise ValueError(f"num_samples must be >= 1, got {num_samples}. Fix: pass 1 for a single sample.")

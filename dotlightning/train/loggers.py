@@ -1,7 +1,7 @@
 """The GPU configs' logger: TensorBoard when it is installed, else Lightning's CSVLogger in the same folder.
 
 TensorBoard is an optional extra (``pip install 'dotlightning[tensorboard]'``): it shows the loss curves and the
-validation samples as rendered graphs (``dotlightning.samples``). A GPU run must not die at start because a picture
+validation samples as rendered graphs (``dotlightning.train.samples``). A GPU run must not die at start because a picture
 library is missing (the offline GPU box installs only what its kit carries), and its loss curve must still be
 written somewhere, so :class:`TensorBoardLogger` falls back to a ``CSVLogger`` with the same ``save_dir``, ``name``
 and ``version`` (same ``<save_dir>/<name>/version_N`` folder, ``metrics.csv`` in it) and says so, with the fix.

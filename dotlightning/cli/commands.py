@@ -19,19 +19,20 @@ from pathlib import Path
 import jsonargparse
 from lightning.pytorch.cli import LightningCLI
 
-from dotlightning.data import DotDataModule
-from dotlightning.model import DotLoRAModule
+from dotlightning.data.datamodule import DotDataModule
+from dotlightning.model.module import DotLoRAModule
+from dotlightning.train.callbacks import WritePredictions, WriteSamples
 
 # Configs ship inside the package (package data), so an installed wheel run from any directory finds them.
-CONFIG_DIR = Path(__file__).resolve().parent / "configs"
+CONFIG_DIR = Path(__file__).resolve().parents[1] / "configs"
 EMBEDDED_CONFIG = CONFIG_DIR / "gemma3-270m.yaml"
 # Subcommands that are not a Trainer method: each is a plain function whose docstring is its --help.
 EXTRA_COMMANDS = {
-    "score": "dotlightning.score:score",
-    "report": "dotlightning.report:report",
-    "generate": "dotlightning.predict:generate",
-    "export": "dotlightning.export:export",
-    "merge": "dotlightning.export:merge",
+    "score": "dotlightning.cli.score:score",
+    "report": "dotlightning.cli.report:report",
+    "generate": "dotlightning.cli.generate:generate",
+    "export": "dotlightning.cli.export:export",
+    "merge": "dotlightning.cli.export:merge",
 }
 
 
@@ -53,7 +54,7 @@ def apply_memory_budget(config) -> None:
     budget = config.get("model.memory_budget_gib")
     if budget is None:
         return
-    from dotlightning.memory import pick_knobs, shape_of
+    from dotlightning.model.memory import pick_knobs, shape_of
 
     base_model = config["model.base_model"]
     shape = shape_of(base_model)
@@ -129,4 +130,7 @@ def main(argv: list[str] | None = None) -> None:
         args=None if argv is None else args,
         parser_kwargs={"prog": "python -m dotlightning"} | {cmd: defaults for cmd in ("fit", "validate", "test", "predict")},
         save_config_kwargs={"overwrite": True},
+        # The files every run leaves (rendered validation samples, test/predict predictions), whatever the config's
+        # callback list: the module only collects them.
+        trainer_defaults={"callbacks": [WriteSamples(), WritePredictions()]},
     )
