@@ -9,6 +9,7 @@ import pytest
 import yaml
 
 from dotlightning.cli import commands as cli
+from dotlightning.data.records import read_jsonl
 from dotlightning.train.callbacks import RunCheckpoint
 from test_model import make_data, make_module
 
@@ -93,8 +94,8 @@ def test_predict_generates_for_every_prompt_and_writes_jsonl_like_test(tmp_path,
               "--data.train_file", str(pair_files["train"]), "--data.val_file", str(pair_files["val"]),
               "--data.test_file", str(pair_files["test"]), "--model.max_new_tokens", "6"])
     [path] = (tmp_path / "runs").rglob("predictions-predict-rank0.jsonl")
-    records = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()]
-    expected = [json.loads(line) for line in pair_files["test"].read_text(encoding="utf-8").splitlines()]
+    records = read_jsonl(path)
+    expected = read_jsonl(pair_files["test"])
     assert [record["id"] for record in records] == [record["id"] for record in expected]
     assert all(isinstance(record["prediction"], str) and record["prompt"] for record in records)
 

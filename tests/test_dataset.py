@@ -1,7 +1,6 @@
 """The shipped dataset is exactly the build script's output, and every record meets the dataset contract."""
 from __future__ import annotations
 
-import json
 import re
 import subprocess
 import sys
@@ -11,13 +10,13 @@ from pathlib import Path
 import pygraphviz
 import pytest
 
+from dotlightning.data.records import read_jsonl
+from dotlightning.data.synth import build as build_dataset
+from dotlightning.data.synth.dot_writer import Cluster, Graph, quote_id
+from dotlightning.data.synth.vocab import STRUCTURAL
+
 ROOT = Path(__file__).resolve().parents[1]
 SCRIPTS = ROOT / "scripts"
-sys.path.insert(0, str(SCRIPTS))
-
-import build_dataset  # noqa: E402
-from dataset_dot import Cluster, Graph, quote_id  # noqa: E402
-from dataset_vocab import STRUCTURAL  # noqa: E402
 
 SPLITS = ("train", "val", "test")
 MIN_SIZE = {"train": 3000, "val": 300, "test": 300}
@@ -25,7 +24,7 @@ SOURCES = {"nl": 0.45, "code": 0.20, "smcat": 0.20, "docs": 0.15}
 
 
 def _load(path: Path) -> list[dict]:
-    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()]
+    return read_jsonl(path)
 
 
 @pytest.fixture(scope="module")
@@ -54,12 +53,12 @@ class _StubSmcat:
 
 def test_other_seed_differs():
     data, _ = build_dataset.build(1, smcat=_StubSmcat())
-    shipped_val = [json.loads(line) for line in (ROOT / "data" / "val.jsonl").read_text(encoding="utf-8").splitlines()]
+    shipped_val = read_jsonl(ROOT / "data" / "val.jsonl")
     assert [r["prompt"] for r in data["val"]] != [r["prompt"] for r in shipped_val]
 
 
 def _expected_mix(split: str) -> dict[str, float]:
-    from dataset_formats import V4_SOURCES
+    from dotlightning.data.synth.formats import V4_SOURCES
     n, extra, f = build_dataset.SIZES[split], build_dataset.EXTRA_TRAIN.get(split, 0), build_dataset.FORMAT_SHARE[split]
     v4 = n * (1 - SOURCES["smcat"]) * f + extra
     counts = {k: n * share * (1 if k == "smcat" else 1 - f) + v4 * V4_SOURCES.get(k, 0) for k, share in SOURCES.items()}
@@ -220,5 +219,5 @@ def test_smcat_fixture_tool(tmp_path):
     r = recs[0]
     assert r["kind"] == "state_machine" and r["source"] == "smcat" and r["id"] == "smcat-fixture-001-one"
     assert "a => b: go;" in r["prompt"] and r["completion"].startswith('digraph "state transitions"')
-    from dataset_text import SMCAT_INSTRUCTIONS
+    from dotlightning.data.synth.text import SMCAT_INSTRUCTIONS
     assert any(ins in r["prompt"] for ins in SMCAT_INSTRUCTIONS)  # same wording as the dataset's smcat source

@@ -1,4 +1,4 @@
-"""Dataset v4 formats (scripts/dataset_formats*.py): each pasted file means exactly the graph written for it.
+"""Dataset v4 formats (dotlightning/data/synth/formats*.py): each pasted file means exactly the graph written for it.
 
 The oracles here read the prompt with real parsers (yaml, json, csv, tomllib) or plain regexes over the code, never
 with the generator's own bookkeeping, and compare with the completion as Graphviz reads it.
@@ -10,7 +10,6 @@ import io
 import json
 import random
 import re
-import sys
 import tomllib
 from pathlib import Path
 
@@ -18,11 +17,10 @@ import pygraphviz
 import pytest
 import yaml
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "scripts"))
-
-import build_dataset  # noqa: E402
-import dataset_formats as F  # noqa: E402
-from dataset_formats_code import CODE_FORMATS  # noqa: E402
+from dotlightning.data.records import read_jsonl
+from dotlightning.data.synth import build as build_dataset
+from dotlightning.data.synth import formats as F
+from dotlightning.data.synth.formats_code import CODE_FORMATS
 
 SEEDS = range(25)
 
@@ -263,7 +261,7 @@ def test_same_seed_same_records():
 
 
 def test_shipped_test_split_has_every_v4_kind():
-    recs = [json.loads(x) for x in (Path(build_dataset.__file__).parents[1] / "data" / "test.jsonl").open()]
+    recs = read_jsonl(Path(build_dataset.__file__).parents[3] / "data" / "test.jsonl")
     kinds = {(r["source"], r["kind"]) for r in recs}
     for k in ("sql_schema", "build", "ci", "manifest", "edge_list", "transition_table"):
         assert ("code", k) in kinds

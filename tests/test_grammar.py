@@ -9,6 +9,7 @@ import pytest
 import torch
 
 from dotlightning.model import constrained
+from dotlightning.data.records import read_jsonl
 from dotlightning.model.base_models import load_base_model, load_tokenizer
 from dotlightning.model.best_of_n import best_of_n, choose, prompt_names, rank
 from dotlightning.model.constrained import ConstrainedDecodingUnavailable, DotGrammarConstraint, grammar_rejects
@@ -220,7 +221,7 @@ def test_generate_command_constrained_and_best_of_n(tmp_path):
         out = tmp_path / "out.jsonl"
         main(["generate", "--input", str(prompts), "--output", str(out), "--adapter", "", "--base_model", "tiny",
               "--quantization", "none", "--max_new_tokens", "24", *extra])
-        records = [json.loads(line) for line in out.read_text(encoding="utf-8").splitlines()]
+        records = read_jsonl(out)
         assert [r["prompt"] for r in records] == PROMPTS[:3]
         assert all(parse_dot(r["prediction"]) is not None for r in records), records
 

@@ -1,18 +1,14 @@
-"""Dataset v3 prose phrasings (scripts/dataset_prose.py): the sentence means exactly the graph written for it."""
+"""Dataset v3 prose phrasings (dotlightning/data/synth/prose.py): the sentence means exactly the graph written for it."""
 from __future__ import annotations
 
 import random
 import re
-import sys
-from pathlib import Path
 
 import pytest
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "scripts"))
-
-import dataset_prose as P  # noqa: E402
-from dataset_dot import Graph  # noqa: E402
-from dataset_vocab import POOLS, is_heldout, pool  # noqa: E402
+from dotlightning.data.synth import prose as P
+from dotlightning.data.synth.dot_writer import Graph
+from dotlightning.data.synth.vocab import POOLS, is_heldout, pool
 
 
 def _clauses(forms, seed, directed=True):

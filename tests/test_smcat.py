@@ -1,22 +1,20 @@
 """The smcat source: generator, render cache and the build's use of it - all without node or network."""
 from __future__ import annotations
 
-import json
 import random
 import re
-import sys
 from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT / "scripts"))
+from dotlightning.data.records import read_jsonl
+from dotlightning.data.synth import build as build_dataset
+from dotlightning.data.synth import smcat as dataset_smcat
+from dotlightning.data.synth import smcat_render
+from dotlightning.data.synth.vocab import pool
+from dotlightning.metrics.dot import parse_dot
 
-import build_dataset  # noqa: E402
-import dataset_smcat  # noqa: E402
-import smcat_render  # noqa: E402
-from dataset_vocab import pool  # noqa: E402
-from dotlightning.metrics.dot import parse_dot  # noqa: E402
+ROOT = Path(__file__).resolve().parents[1]
 
 SHIPPED_CACHE = ROOT / "data" / "smcat-renders.jsonl.gz"
 
@@ -30,8 +28,7 @@ def cache() -> dict[str, dict]:
 def smcat_records() -> list[dict]:
     out = []
     for s in ("train", "val", "test"):
-        for line in (ROOT / "data" / f"{s}.jsonl").read_text(encoding="utf-8").splitlines():
-            r = json.loads(line)
+        for r in read_jsonl(ROOT / "data" / f"{s}.jsonl"):
             if r["source"] == "smcat":
                 out.append(r)
     return out
@@ -75,7 +72,7 @@ def test_cache_miss_without_renderer_says_how_to_install(tmp_path):
     with pytest.raises(smcat_render.SmcatUnavailable) as e:
         r.render("a => b;")
     msg = str(e.value)
-    assert "\n" not in msg and "cd scripts/smcat && npm ci" in msg
+    assert "\n" not in msg and "cd dotlightning/data/synth/smcat-renderer && npm ci" in msg
 
 
 def test_build_fails_with_one_line_on_a_miss(tmp_path, monkeypatch):

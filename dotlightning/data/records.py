@@ -80,8 +80,11 @@ def _read_text(path: Path) -> str:
         ) from None
 
 
-def _iter_jsonl(path: Path) -> Iterator[tuple[int, Any]]:
-    for lineno, line in enumerate(_read_text(path).splitlines(), start=1):
+def iter_jsonl(path: str | Path) -> Iterator[tuple[int, Any]]:
+    """``(line number, object)`` for each non-blank line of a JSONL file (``.gz`` read as gzip); a line that is not JSON
+    comes as a ``ValueError`` in place of the object, so the caller decides between raising and counting. The one
+    line reader: ``read_jsonl`` and ``load_records`` are built on it."""
+    for lineno, line in enumerate(_read_text(Path(path)).splitlines(), start=1):
         if not line.strip():
             continue  # blank lines (e.g. a trailing newline) are not records
         try:
@@ -108,7 +111,7 @@ def read_jsonl(path: str | Path, example: str = '{"prompt": "...", "completion":
     if not path.is_file():
         raise RecordError(f"{path}: no such file. Fix: check the path (relative paths are resolved from {Path.cwd()}).")
     records = []
-    for lineno, row in _iter_jsonl(path):
+    for lineno, row in iter_jsonl(path):
         where = f"{path}:{lineno}: "
         if not isinstance(row, dict):
             problem = str(row) if isinstance(row, Exception) else f"expected a JSON object, got {type(row).__name__}"
@@ -195,7 +198,7 @@ def _raw_rows(source: str, split: str | None) -> Iterator[tuple[int, Any]]:
     if path.is_file():
         suffix = path.suffix.lower()
         if suffix == ".jsonl":
-            return _iter_jsonl(path)
+            return iter_jsonl(path)
         if suffix == ".json":
             return _iter_json(path, split)
         if suffix == ".csv":

@@ -2,17 +2,17 @@
 
 Each generator: (rng, split) -> (kind, prompt, Graph). The Graph is the truth; the prompt is written from it.
 Except smcat: (rng, split, renderer) -> (kind, prompt, DOT), the program being the truth and the DOT what the real
-state-machine-cat renders for it (dataset_smcat, smcat_render).
+state-machine-cat renders for it (smcat, smcat_render).
 """
 from __future__ import annotations
 
 import random
 
-from dataset_dot import Graph
-from dataset_kinds import KIND_BUILDERS, _labels, _n, shape_edges
-from dataset_text import Spec, assemble, cap, body, intro, join_and, options, pick, smcat_prompt
-from dataset_smcat import program as smcat_program
-from dataset_vocab import pick_names, pool, style_name
+from .dot_writer import Graph
+from .kinds import KIND_BUILDERS, _labels, _n, shape_edges
+from .text import Spec, assemble, cap, body, intro, join_and, options, pick, smcat_prompt
+from .smcat import program as smcat_program
+from .vocab import pick_names, pool, style_name
 from dotlightning.metrics.dot import parse_dot
 
 
@@ -322,7 +322,7 @@ FIXTURE_PHRASING_SHARE = 0.35
 
 
 def gen_smcat(rng: random.Random, split: str, renderer) -> tuple[str, str, str]:
-    """A random smcat program (dataset_smcat) and, as completion, EXACTLY what state-machine-cat renders for it
+    """A random smcat program (smcat) and, as completion, EXACTLY what state-machine-cat renders for it
     (renderer: smcat_render.SmcatRenderer, cache-first). Programs smcat's parser rejects, or whose DOT Graphviz
     cannot read, are redrawn. Returns (kind, prompt, dot)."""
     while True:

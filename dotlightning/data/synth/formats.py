@@ -3,20 +3,20 @@ documentation excerpts with unrelated surrounding text, and long grouped / undir
 
 Why: a model tuned on v3 scored edge F1 ~0.2 on code pasted the way people paste it (Go, Java, SQL, Makefiles, CI
 files...) and ~0.4 overall on prompts written as users write them. v4 records come from their own rng stream
-(build_dataset.FORMAT_SHARE of the nl/code/docs records is replaced, and train grows by build_dataset.EXTRA_TRAIN),
+(build.FORMAT_SHARE of the nl/code/docs records is replaced, and train grows by build.EXTRA_TRAIN),
 so the main stream - and every smcat record, whose renders are cached - is exactly what v2/v3 generated.
 
 Sources and kinds (small on purpose, results are reported per kind and source):
   code: call_graph (Go/Java/TS/Rust/C), dependency (imports/#include in Go/Java/TS/Rust/C/C++), sql_schema,
         build (Makefile, docker-compose, Terraform), ci (GitHub Actions, GitLab), manifest (package.json,
         Cargo.toml, pyproject/requirements, go.mod), edge_list (CSV/TSV/JSON), transition_table (Markdown/CSV/YAML/
-        JSON), state_machine (enum + switch in C/Java/Rust/TS)      -> dataset_formats_code
+        JSON), state_machine (enum + switch in C/Java/Rust/TS)      -> formats_code
   docs: README sections, runbooks, architecture notes (ADR style) around a v3 prose description, with install /
         license / contact sections that are not part of the graph; kinds are the prose kinds
   nl:   clustered (12-25 nodes in stated groups -> subgraph cluster_x { label="..."; }), network (long undirected
         `graph { a -- b }` descriptions)
 
-Conventions (also in dataset_formats_code's docstring; every v4 generator follows them):
+Conventions (also in formats_code's docstring; every v4 generator follows them):
   * dependent -> dependency: imports, includes, package manifests, docker-compose depends_on, Makefile
     target -> prerequisite, Terraform resource -> referenced resource, SQL referencing table -> referenced table
     (a self-referencing FK is a self-loop);
@@ -24,19 +24,19 @@ Conventions (also in dataset_formats_code's docstring; every v4 generator follow
   * CI: upstream job -> downstream job (`needs: [build]` on test gives build -> test);
   * state -> next state, labelled with the event;
   * node IDs are the names exactly as written ("api.users", "@acme/ui", "src/main.c"), quoted by the canonical
-    writer (dataset_dot) where DOT needs it; in prose, such names are written in backticks;
-  * names come from dataset_vocab's split-partitioned pools (val/test never share a node ID with train), and
-    instruction lists go through dataset_text.pick (about a fifth of the phrasings are val/test only).
+    writer (dot_writer) where DOT needs it; in prose, such names are written in backticks;
+  * names come from vocab's split-partitioned pools (val/test never share a node ID with train), and
+    instruction lists go through text.pick (about a fifth of the phrasings are val/test only).
 """
 from __future__ import annotations
 
 import random
 
-import dataset_prose as P
-from dataset_dot import Cluster, Graph
-from dataset_formats_code import CODE_FORMATS, _host_names, _kebab, _snake, styled, words
-from dataset_text import pick
-from dataset_vocab import split_words
+from . import prose as P
+from .dot_writer import Cluster, Graph
+from .formats_code import CODE_FORMATS, _host_names, _kebab, _snake, styled, words
+from .text import pick
+from .vocab import split_words
 
 # ----------------------------------------------------------------------------- code records
 

@@ -5,7 +5,7 @@ foreign keys, Makefiles, docker-compose, Terraform, CI workflows (GitHub Actions
 (package.json, Cargo.toml, pyproject.toml / requirements.txt, go.mod), CSV / JSON edge lists, state-machine
 transition tables (Markdown, CSV, YAML, JSON) and enum + switch state machines (C, Java, Rust, TypeScript).
 
-Direction conventions (the same everywhere in the dataset; dataset_formats' docstring repeats them):
+Direction conventions (the same everywhere in the dataset; formats' docstring repeats them):
   * dependent -> dependency: imports, includes, manifests, docker-compose depends_on, Makefile target ->
     prerequisite, Terraform resource -> the resource it references, SQL referencing table -> referenced table;
   * caller -> callee for call graphs;
@@ -15,15 +15,15 @@ Node IDs are the names exactly as the code writes them ("api.users", "@acme/ui",
 "github.com/acme/ledger"); the canonical writer quotes them. Names that are not part of the project (system
 headers, the standard library) are left out, and the prompt says so whenever the code mentions any.
 
-Every generator: (rng, split) -> (kind, body, Graph, instructions); names come from dataset_vocab's split pools.
+Every generator: (rng, split) -> (kind, body, Graph, instructions); names come from vocab's split pools.
 """
 from __future__ import annotations
 
 import json
 import random
 
-from dataset_dot import Graph
-from dataset_vocab import pick_names, pool, split_words
+from .dot_writer import Graph
+from .vocab import pick_names, pool, split_words
 
 # ----------------------------------------------------------------------------- names
 

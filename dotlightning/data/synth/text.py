@@ -12,7 +12,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Callable
 
-from dataset_dot import Graph
+from .dot_writer import Graph
 
 
 def is_heldout_option(i: int) -> bool:

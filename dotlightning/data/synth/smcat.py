@@ -16,7 +16,7 @@ event, ``[condition]``, ``/ action`` (single- or multi-line), ``->`` and ``=>``,
 states (written inside the composite's body or at top level); explicit declaration of every state, of only those
 that need it, or none; multi-line layouts and one-liners. Sizes from 1 regular state to about 8.
 
-State names come from the split-partitioned pool (dataset_vocab), so val/test states never occur in train.
+State names come from the split-partitioned pool (vocab), so val/test states never occur in train.
 """
 from __future__ import annotations
 
@@ -24,7 +24,8 @@ import random
 import re
 from dataclasses import dataclass, field
 
-from dataset_vocab import pick_names, pool
+from .lengths import estimate_tokens
+from .vocab import pick_names, pool
 
 STYLES = ["snake", "lower_words", "camel", "spaced", "snake", "title_spaced", "spaced", "kebab_quoted"]
 COLORS = ["red", "blue", "green", "orange", "purple", "grey", "#008800", "#cc0000", "#3366ff", "darkgreen",
@@ -209,7 +210,7 @@ class Gen:
         return "{\n" + inner + "\n" + self.indent * (depth - 1) + "}"
 
 
-# Rough size of smcat's DOT in build_dataset.estimate_tokens units, from the program's structure: smcat's DOT is
+# Rough size of smcat's DOT in lengths.estimate_tokens units, from the program's structure: smcat's DOT is
 # verbose (an HTML-table label per state), so programs that would clearly not fit are redrawn before rendering.
 COST = {"header": 130, "regular": 95, "composite": 150, "pseudo": 45, "note": 70, "act": 20, "transition": 40,
         "depth": 10}
@@ -225,7 +226,6 @@ def program(rng: random.Random, split: str, budget: int = BUDGET) -> str:
 
 
 def _cost(g: "Gen", top: list[St], text: str) -> float:
-    from build_dataset import estimate_tokens
     c = COST["header"] + estimate_tokens(text) + COST["transition"] * text.count("->") + COST["transition"] * \
         text.count("=>") + COST["note"] * text.count("#")
     def add(s: St, depth: int) -> float:

@@ -178,9 +178,9 @@ POOLS: dict[str, list[str]] = {
         frontend, backend, database, services, clients, storage, monitoring, workers, public, internal, team a,
         team b, phase one, phase two, input, output, core, edge, left, right, group one, group two, north, south
     """),
-    # --- v3 prose names (dataset_prose.py): natural multi-word phrases said with articles ("the load balancer"),
+    # --- v3 prose names (prose.py): natural multi-word phrases said with articles ("the load balancer"),
     # proper names said bare ("Kafka", "Ana"), numbered devices ("access switch 1"). The node ID is the phrase in
-    # lower snake_case. Lower-case here; dataset_prose capitalises proper names and acronyms when it writes them.
+    # lower snake_case. Lower-case here; prose capitalises proper names and acronyms when it writes them.
     "p_component": _words("""
         load balancer, api gateway, web server, app server, payment service, auth service, order service,
         user service, search service, notification service, email service, billing service, inventory service,

@@ -17,16 +17,16 @@ passive relations, and confused events with states. Here:
   parallel branches ("after A, B and C run in parallel; once both are done, D").
 
 Every builder returns (kind, body, Graph); the edges are added in the order the text states them. Template lists go
-through dataset_text.pick, so about a fifth of the shapes are only ever used in val/test.
+through text.pick, so about a fifth of the shapes are only ever used in val/test.
 """
 from __future__ import annotations
 
 import random
 import re
 
-from dataset_dot import Graph
-from dataset_text import GENERIC_INTROS, pick
-from dataset_vocab import pool
+from .dot_writer import Graph
+from .text import GENERIC_INTROS, pick
+from .vocab import pool
 
 # ----------------------------------------------------------------------------- names
 
@@ -785,8 +785,8 @@ def intro_or_ask(rng: random.Random, kind: str, split: str) -> tuple[str, str]:
 
 def gen_prose(rng: random.Random, split: str, source: str) -> tuple[str, str, Graph]:
     """A v3 record for source "nl" or "docs": (kind, prompt, graph)."""
-    from dataset_sources import DOC_HEADINGS, DOC_INSTR, CLOSERS  # late: dataset_sources imports the kinds
-    from dataset_text import Spec, assemble, options
+    from .sources import DOC_HEADINGS, DOC_INSTR, CLOSERS  # late: sources imports the kinds
+    from .text import Spec, assemble, options
     kind, text, g = prose_record(rng, split)
     spec = Spec(kind=kind, g=g, nouns=[], verbs=[])
     if source == "nl":

@@ -7,9 +7,9 @@ from __future__ import annotations
 
 import random
 
-from dataset_dot import Cluster, Graph
-from dataset_text import Spec, join_and
-from dataset_vocab import pick_names, pool, style_name
+from .dot_writer import Cluster, Graph
+from .text import Spec, join_and
+from .vocab import pick_names, pool, style_name
 
 ID_STYLES = ["snake", "snake", "camel", "lower_words", "spaced", "title_spaced", "numbered", "upper_snake",
              "kebab_quoted"]

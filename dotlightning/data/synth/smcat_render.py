@@ -3,10 +3,10 @@
     data/smcat-renders.jsonl.gz   one JSON line per program: {"key": sha256(source), "dot": ...} or {..., "error": ...}
 
 ``SmcatRenderer.render(src)`` looks the program up in the cache first; only a miss starts ONE node process
-(scripts/smcat/render.mjs, state-machine-cat pinned to 14.0.8 in scripts/smcat/package.json) that renders every later
+(smcat-renderer/render.mjs next to this file, state-machine-cat pinned to 14.0.8 in its package.json) that renders every later
 miss too, one JSON line in, one out. Parser rejections are cached as {"error"} so the build's "regenerate on
 reject" path replays without node as well. With a miss and no node / no installed package the build stops with one
-line naming the install command (``cd scripts/smcat && npm ci``).
+line naming the install command (``cd dotlightning/data/synth/smcat-renderer && npm ci``).
 
 The cache is written gzip-compressed with a fixed header (mtime 0) and keys sorted, so it is byte-reproducible.
 """
@@ -19,11 +19,13 @@ import shutil
 import subprocess
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
-NODE_DIR = ROOT / "scripts" / "smcat"
+from dotlightning.data.records import read_jsonl
+
+ROOT = Path(__file__).resolve().parents[3]  # the repository: data/ holds the committed cache
+NODE_DIR = Path(__file__).resolve().parent / "smcat-renderer"
 CACHE_PATH = ROOT / "data" / "smcat-renders.jsonl.gz"
 SMCAT_VERSION = "14.0.8"
-INSTALL_HINT = "cd scripts/smcat && npm ci"
+INSTALL_HINT = "cd dotlightning/data/synth/smcat-renderer && npm ci"
 
 
 class SmcatUnavailable(RuntimeError):
@@ -38,11 +40,8 @@ def load_cache(path: Path) -> dict[str, dict]:
     if not path.exists():
         return {}
     out = {}
-    with gzip.open(path, "rt", encoding="utf-8") as f:
-        for line in f:
-            if line.strip():
-                row = json.loads(line)
-                out[row.pop("key")] = row
+    for row in read_jsonl(path):
+        out[row.pop("key")] = row
     return out
 
 
@@ -97,7 +96,7 @@ class SmcatRenderer:
         self._proc.stdin.flush()
         line = self._proc.stdout.readline()
         if not line:
-            raise SmcatUnavailable(f"scripts/smcat/render.mjs exited early; check `{INSTALL_HINT}`")
+            raise SmcatUnavailable(f"{self.node_dir / 'render.mjs'} exited early; check `{INSTALL_HINT}`")
         return json.loads(line)
 
     def close(self) -> None:

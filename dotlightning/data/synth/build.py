@@ -5,22 +5,22 @@
 
 Read top to bottom:
   1. mix      - which source/kind each record gets (nl 45%, code 20%, smcat 20%, docs 15%); since v3, a share
-                (PROSE_SHARE) of nl/docs records is replaced by a dataset_prose record drawn from its own stream;
-                since v4, a share (FORMAT_SHARE) of nl/code/docs records is replaced by a dataset_formats record
+                (PROSE_SHARE) of nl/docs records is replaced by a prose record drawn from its own stream;
+                since v4, a share (FORMAT_SHARE) of nl/code/docs records is replaced by a formats record
                 (own stream too), and train gets EXTRA_TRAIN more v4 records after its 3600 (docs/dataset.md)
-  2. generate - dataset_sources builds a graph + a prompt written from it; dataset_dot writes the completion.
-                smcat is different: dataset_smcat writes a random smcat program and the completion is EXACTLY what
+  2. generate - sources builds a graph + a prompt written from it; dot_writer writes the completion.
+                smcat is different: smcat writes a random smcat program and the completion is EXACTLY what
                 state-machine-cat 14.0.8 renders for it (`smcat -T dot`, stripped), read from the committed cache
                 data/smcat-renders.jsonl.gz (smcat_render.py); only cache misses need node
-                (`cd scripts/smcat && npm ci`), and a miss without it stops the build with that command.
+                (`cd dotlightning/data/synth/smcat-renderer && npm ci`), and a miss without it stops the build with that command.
   3. filter   - length bound per source (estimate_tokens: 460 for nl/code/docs -> < 512 real tokens; 1150 for smcat,
                 whose verbose DOT is meant for max_seq_length 1024 -> < ~970 real tokens), no repeated prompt
                 anywhere, val/test node IDs never seen in train (smcat's note/self-transition helper nodes aside)
   4. write    - JSON lines, sorted keys, ensure_ascii=False
-Helpers: dataset_dot (canonical DOT writer), dataset_vocab (split-partitioned name pools),
-dataset_text (phrasing), dataset_kinds (graph builders per kind), dataset_sources (nl/docs/code/smcat),
-dataset_smcat (smcat program generator), smcat_render (render cache + node bridge), dataset_formats and
-dataset_formats_code (v4: more languages and formats, docs excerpts, long grouped descriptions).
+Helpers: dot_writer (canonical DOT writer), vocab (split-partitioned name pools),
+text (phrasing), kinds (graph builders per kind), sources (nl/docs/code/smcat),
+smcat (smcat program generator), smcat_render (render cache + node bridge), formats and
+formats_code (v4: more languages and formats, docs excerpts, long grouped descriptions).
 
 After changing the smcat generator: `python scripts/build_dataset.py --out data --prune-smcat-cache` (renders the
 new programs with node once, and leaves exactly the renders the shipped data uses in the cache); commit the cache.
@@ -32,18 +32,16 @@ import json
 import os
 import random
 import re
-import sys
 import time
 from collections import Counter
 from pathlib import Path
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-
-from dataset_formats import choose as choose_format, gen_format  # noqa: E402
-from dataset_prose import gen_prose  # noqa: E402
-from dataset_sources import gen_code, gen_docs, gen_nl, gen_smcat  # noqa: E402
-from dataset_vocab import STRUCTURAL  # noqa: E402
-from smcat_render import CACHE_PATH, SmcatRenderer, SmcatUnavailable  # noqa: E402
+from .formats import choose as choose_format, gen_format
+from .lengths import estimate_tokens
+from .prose import gen_prose
+from .smcat_render import CACHE_PATH, SmcatRenderer, SmcatUnavailable
+from .sources import gen_code, gen_docs, gen_nl, gen_smcat
+from .vocab import STRUCTURAL
 
 SYSTEM = "You are a DOT graph generator."
 SIZES = {"train": 3600, "val": 400, "test": 400}
@@ -61,23 +59,18 @@ MAX_EST_TOKENS = 460
 # estimate OVERcounts it (real/estimated ~0.66-0.86, measured with --check-tokens), and the training config uses
 # max_seq_length 1024 for it, so its bound is per source: 1150 estimated keeps every smcat record under ~970 tokens.
 MAX_EST_TOKENS_BY_SOURCE = {"smcat": 1150}
-# Dataset v3: this share of the nl and docs records is replaced by a prose record (dataset_prose: names as natural
+# Dataset v3: this share of the nl and docs records is replaced by a prose record (prose: names as natural
 # phrases, fan-out/fan-in, passive and inverted relations, events in prose, chains and decisions). The replacement
 # draws from its own rng stream AFTER the v2 record has been drawn and checked against the v2 bookkeeping, so the main
 # stream - and with it every code and smcat record (whose renders are cached) - is exactly what v2 generated.
 PROSE_SHARE = 0.42
-# Dataset v4 (dataset_formats): this share of the nl, code and docs records is replaced by a v4 record (code in
+# Dataset v4 (formats): this share of the nl, code and docs records is replaced by a v4 record (code in
 # Go/Java/TS/Rust/C, SQL, build/CI/manifest files, edge lists, transition tables, enum + switch state machines,
 # documentation excerpts, long grouped / undirected descriptions), and train grows by EXTRA_TRAIN v4 records
 # appended after its 3600 v2/v3 ones. Drawn from its own rng stream, after the v2 bookkeeping, like v3's prose.
 # val/test replace more (0.6) so that their v4 fraction (~48%) matches train's (0.4 * 2880 + 1200 of 4800, ~49%).
 FORMAT_SHARE = {"train": 0.4, "val": 0.6, "test": 0.6}
 EXTRA_TRAIN = {"train": 1200}
-
-
-def estimate_tokens(text: str) -> float:
-    letters = sum(c.isalpha() for c in text)
-    return letters / 4 + (len(text) - letters) * 0.75
 
 
 def full_text(prompt: str, completion: str) -> str:
