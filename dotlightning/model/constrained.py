@@ -401,7 +401,7 @@ def grammar_rejects(text: str) -> str | None:
 
     The reason names the first byte no DOT graph can continue with (``graph { a -> b }`` gives
     ``line 1, column 12: unexpected '> b }'``: the ``-`` could still start ``--``), or says the text ends inside the
-    graph. Not a doctest because llguidance is optional; tests/test_grammar.py has these cases.
+    graph. Not a doctest because llguidance is optional; tests/model/test_constrained.py has these cases.
     """
     matcher = _byte_matcher().deep_copy()
     data = text.encode("utf-8", "surrogatepass")

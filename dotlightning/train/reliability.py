@@ -105,7 +105,7 @@ class ExactResume(L.Callback):
        and the resumed epoch restarts at batch 0 (measured: the adapter differed by 1e-2). When a saved loader state
        is still pending at ``on_train_start`` (after the restore), we drop the loader so Lightning builds it again and
        applies the state. Uses two private FitLoop attributes; if a Lightning release fixes the order, the pending
-       list is empty and this does nothing. tests/test_reliability.py (kill -9 resume equality) guards it.
+       list is empty and this does nothing. tests/train/test_reliability.py (kill -9 resume equality) guards it.
 
     Args:
         seed: Base seed; None uses the one ``seed_everything`` set (``PL_GLOBAL_SEED``), else 0.

@@ -10,34 +10,13 @@ import pytest
 import torch
 
 from dotlightning.model.base_models import BaseModelError, load_base_model
-from dotlightning.data.datamodule import DotDataModule
 from dotlightning.cli.export import merge
 from dotlightning.model.adapter_export import export_adapter
 from dotlightning.model.adapter_metadata import CheckpointMismatchError
 from dotlightning.model.generation import generate_dot
 from dotlightning.model.loss import causal_lm_loss
 from dotlightning.model.module import DotLoRAModule
-
-
-def make_module(**overrides) -> DotLoRAModule:
-    settings = dict(base_model="tiny", quantization="none", lora_dropout=0.0, max_new_tokens=12, log_samples=2,
-                    generate_max_samples=4, learning_rate=1e-2, warmup_ratio=0.0)
-    return DotLoRAModule(**(settings | overrides))
-
-
-def make_data(module: DotLoRAModule, pair_files, **overrides) -> DotDataModule:
-    settings = dict(train_file=str(pair_files["train"]), val_file=str(pair_files["val"]),
-                    test_file=str(pair_files["test"]), batch_size=4, max_seq_length=128)
-    data = DotDataModule(**(settings | overrides))
-    data.connect(module.tokenizer)
-    return data
-
-
-def make_trainer(tmp_path, **overrides) -> L.Trainer:
-    settings = dict(accelerator="cpu", devices=1, max_steps=4, logger=False, enable_progress_bar=False,
-                    enable_model_summary=False, num_sanity_val_steps=0, default_root_dir=tmp_path,
-                    enable_checkpointing=False)
-    return L.Trainer(**(settings | overrides))
+from helpers import make_data, make_module, make_trainer
 
 
 def lora_weights(module: DotLoRAModule) -> dict[str, torch.Tensor]:

@@ -132,7 +132,7 @@ def test_fused_kernel_matches_eager_chunks(softcap, with_bias):
     """The compiled elementwise path (what `auto` runs on a GPU) gives the eager chunks' loss and gradients."""
     import torch._inductor.config
 
-    # Scalar C++ kernels, as in tests/test_model.py: Inductor's precompiled-header cache breaks SIMD kernels built
+    # Scalar C++ kernels, as in tests/model/test_module.py: Inductor's precompiled-header cache breaks SIMD kernels built
     # after scalar ones in one process.
     with torch._inductor.config.patch({"cpp.vec_isa_ok": False}):
         _fused_matches_eager(softcap, with_bias)

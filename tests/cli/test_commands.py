@@ -4,14 +4,11 @@ from __future__ import annotations
 
 import json
 
-import lightning.pytorch as L
 import pytest
 import yaml
 
 from dotlightning.cli import commands as cli
 from dotlightning.data.records import read_jsonl
-from dotlightning.train.callbacks import RunCheckpoint
-from test_model import make_data, make_module
 
 
 def print_config(capsys, *args: str) -> dict:
@@ -61,30 +58,6 @@ def test_every_config_writes_checkpoints_into_its_own_folder(capsys):
         roots[path.name] = config["trainer"]["default_root_dir"]
     assert roots["gemma.yaml"] != roots["qwen2.5-1.5b.yaml"]
     assert len(set(roots.values())) == len(roots), roots
-
-
-class FirstStep(L.Callback):
-    def on_train_start(self, trainer, pl_module) -> None:
-        self.step = trainer.global_step
-
-
-def fit_tiny(root, pair_files, max_steps: int, ckpt_path: str | None = None) -> int:
-    module = make_module()
-    first = FirstStep()
-    trainer = L.Trainer(accelerator="cpu", devices=1, max_steps=max_steps, logger=False, enable_progress_bar=False,
-                        enable_model_summary=False, num_sanity_val_steps=0, limit_val_batches=0,
-                        default_root_dir=root,
-                        callbacks=[RunCheckpoint(save_last=True, save_top_k=0, every_n_train_steps=2), first])
-    trainer.fit(module, datamodule=make_data(module, pair_files), ckpt_path=ckpt_path)
-    return first.step
-
-
-def test_ckpt_path_last_resumes_this_runs_checkpoint_and_never_another_runs(tmp_path, pair_files):
-    fit_tiny(tmp_path / "runs" / "a", pair_files, max_steps=2)
-    assert (tmp_path / "runs" / "a" / "checkpoints" / "last.ckpt").is_file()
-    assert fit_tiny(tmp_path / "runs" / "a", pair_files, max_steps=4, ckpt_path="last") == 2  # resumed at step 2
-    with pytest.warns(UserWarning, match="last"):  # run b has no last.ckpt of its own: a fresh start, not run a's
-        assert fit_tiny(tmp_path / "runs" / "b", pair_files, max_steps=2, ckpt_path="last") == 0
 
 
 def test_predict_generates_for_every_prompt_and_writes_jsonl_like_test(tmp_path, pair_files, monkeypatch):

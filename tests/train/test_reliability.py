@@ -19,7 +19,7 @@ from conftest import make_pairs, write_jsonl
 from dotlightning.cli import commands as cli
 from dotlightning.train.reliability import AtomicCheckpointIO, NonFiniteLossError
 
-REPO = Path(__file__).resolve().parent.parent
+REPO = Path(__file__).resolve().parents[2]
 TINY = str(cli.CONFIG_DIR / "tiny.yaml")
 
 

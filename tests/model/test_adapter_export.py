@@ -16,7 +16,7 @@ from dotlightning.model.adapter_metadata import read_adapter_metadata
 from dotlightning.model.generation import generate_dot
 from dotlightning.cli.generate import SHIPPED_ADAPTER, SMALL_ADAPTER, default_adapter, generate
 from dotlightning.data.prompts import PromptFormat
-from test_model import make_data, make_module, make_trainer
+from helpers import make_data, make_module, make_trainer
 
 SYSTEM = "You write Graphviz."
 PROMPTS = ["Draw idle goes to busy.", "An undirected network where a links to b."]
@@ -144,7 +144,7 @@ def test_gguf_export_loads_back_as_a_base_and_writes_the_same_dot_as_the_merged_
 
     What this does not prove on the tiny model: equality with the unmerged adapter. Merging rounds W + BA to bf16,
     and a 75k-parameter random model has near-ties that this rounding flips (measured: 9 of 10 equal). Merge fidelity
-    is test_model.py's logits check; on the shipped Gemma 3 270M adapter, adapter and GGUF wrote the same DOT for 10 of
+    is model/test_module.py's logits check; on the shipped Gemma 3 270M adapter, adapter and GGUF wrote the same DOT for 10 of
     10 test prompts (200 new tokens, CPU, checked by hand when the exporter was written)."""
     L.seed_everything(0)
     module = make_module(learning_rate=5e-3, target_modules="all-linear")  # DOT-like, varied output after 40 steps

@@ -15,12 +15,19 @@ from dotlightning.data.synth import build as build_dataset
 from dotlightning.data.synth.dot_writer import Cluster, Graph, quote_id
 from dotlightning.data.synth.vocab import STRUCTURAL
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[3]
 SCRIPTS = ROOT / "scripts"
 
 SPLITS = ("train", "val", "test")
 MIN_SIZE = {"train": 3000, "val": 300, "test": 300}
 SOURCES = {"nl": 0.45, "code": 0.20, "smcat": 0.20, "docs": 0.15}
+
+
+def node_label(node) -> str | None:
+    """A node's own label; None for none and for "\\N" (the node's name), which pygraphviz reports for every node once
+    anything in the process has rendered a graph with Graphviz (tests/cli/test_report.py runs before these)."""
+    label = node.attr.get("label")
+    return None if label == "\\N" else label
 
 
 def _load(path: Path) -> list[dict]:
@@ -87,7 +94,7 @@ def test_every_completion_parses_and_is_canonical(shipped, parsed):
     header = re.compile(r'^(digraph|graph) ([A-Za-z_][A-Za-z0-9_]*|"[^"]*") \{$')
     for s, recs in shipped.items():
         for r, g in zip(recs, parsed[s]):
-            if r["source"] == "smcat":  # state-machine-cat's own DOT, verbatim (tests/test_smcat.py)
+            if r["source"] == "smcat":  # state-machine-cat's own DOT, verbatim (tests/data/synth/test_smcat.py)
                 assert r["completion"].startswith('digraph "state transitions" {') and g.is_directed(), r["id"]
                 continue
             lines = r["completion"].split("\n")
@@ -121,7 +128,7 @@ def test_completion_is_derivable_from_prompt(shipped, parsed):
                 continue
             words = _words(prompt)
             for n in g.nodes():
-                shown = n.attr.get("label") or n  # label mode: snake_case id, the prompt's name is the label
+                shown = node_label(n) or n  # label mode: snake_case id, the prompt's name is the label
                 # v3 prose: "the load balancer" -> load_balancer; "access switches 1 to 3" -> access_switch_2
                 fam = re.match(r"^(.+)_(\d+)$", shown)
                 ranged = fam and any(int(x) <= int(fam[2]) <= int(y)  # "access switches 1 to 3"
@@ -166,7 +173,7 @@ def test_prose_share(shipped, parsed):
     plain = 0
     for r, g in recs:
         p = _words(r["prompt"])
-        ids = [str(n) for n in g.nodes() if "_" in str(n) and not n.attr.get("label")]
+        ids = [str(n) for n in g.nodes() if "_" in str(n) and not node_label(n)]
         plain += any(_words(i) in p and i not in r["prompt"] for i in ids)
     assert 0.2 < plain / len(recs) < 0.6, plain / len(recs)
     text = "\n".join(r["prompt"] for r, _ in recs)

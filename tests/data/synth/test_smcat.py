@@ -14,7 +14,7 @@ from dotlightning.data.synth import smcat_render
 from dotlightning.data.synth.vocab import pool
 from dotlightning.metrics.dot import parse_dot
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[3]
 
 SHIPPED_CACHE = ROOT / "data" / "smcat-renders.jsonl.gz"
 
