@@ -1,7 +1,8 @@
 """dotlightning: QLoRA fine-tuning of small LLMs that write Graphviz DOT, with proof that the fine-tune worked.
 
-The modules read as the pipeline: records -> prompts -> data -> base_models -> loss -> model -> generation -> dot ->
-metrics -> score/generate/export -> cli.
+The subpackages read as the pipeline: ``data`` (records, prompts, batches and sampling, the DataModule, the dataset
+generator) -> ``model`` (base models, loss, the LightningModule, generation, adapters) -> ``metrics`` (DOT parsing,
+graph metrics, tables) -> ``train`` (callbacks, reliability, logger) -> ``cli`` (the command table and each command).
 """
 
 __version__ = "0.1.0"

@@ -1,4 +1,4 @@
-from dotlightning.cli import main
+from dotlightning.cli.commands import main
 
 if __name__ == "__main__":
     main()

@@ -21,10 +21,10 @@ from pathlib import Path
 import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from dotlightning.base_models import load_base_model, load_tokenizer
-from dotlightning.dot import parse_dot
-from dotlightning.generation import generate_dot
-from dotlightning.prompts import PromptFormat
+from dotlightning.model.base_models import load_base_model, load_tokenizer
+from dotlightning.metrics.dot import parse_dot
+from dotlightning.model.generation import generate_dot
+from dotlightning.data.prompts import PromptFormat
 
 PROMPTS = [
     "Draw a directed graph: idle goes to busy on start, and busy goes to done.",
@@ -51,9 +51,9 @@ def main() -> None:
         torch.set_num_threads(args.threads)
     fmt = PromptFormat()
     if args.adapter:
-        from dotlightning.export import read_adapter_metadata
-        from dotlightning.model import DotLoRAModule
-        from dotlightning.prompts import DEFAULT_SYSTEM
+        from dotlightning.model.adapter_metadata import read_adapter_metadata
+        from dotlightning.model.module import DotLoRAModule
+        from dotlightning.data.prompts import DEFAULT_SYSTEM
 
         metadata = read_adapter_metadata(args.adapter)
         fmt = PromptFormat(style=metadata.get("prompt_style", "tags"), system=metadata.get("system_prompt") or DEFAULT_SYSTEM)

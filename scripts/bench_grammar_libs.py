@@ -24,7 +24,7 @@ from pathlib import Path
 import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from dotlightning.constrained import dot_grammar
+from dotlightning.model.constrained import dot_grammar
 
 GRAPHS = [
     'digraph G {\n  rankdir=LR;\n  node [shape=box, style="rounded,filled"];\n  idle -> running [label="start"];\n'
@@ -50,7 +50,7 @@ def bench_llguidance(tokenizer, grammar: str, sequences: list[list[int]], repeat
     import llguidance
     from llguidance.torch import allocate_token_bitmask, fill_next_token_bitmask
 
-    from dotlightning.constrained import ll_tokenizer
+    from dotlightning.model.constrained import ll_tokenizer
 
     start = time.perf_counter()
     lltok = ll_tokenizer(tokenizer)  # llguidance.hf.from_tokenizer, with Gemma's text-like added tokens as text
@@ -97,11 +97,11 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=3)
     args = parser.parse_args()
     torch.set_num_threads(1)
-    from dotlightning.tiny import build_tiny_tokenizer
+    from dotlightning.model.tiny import build_tiny_tokenizer
 
     tokenizers = {"tiny (512)": build_tiny_tokenizer()}
     if args.gemma:
-        from dotlightning.base_models import load_tokenizer
+        from dotlightning.model.base_models import load_tokenizer
 
         gemma = load_tokenizer("embedded:gemma3-270m")
         tokenizers[f"gemma3 ({len(gemma)})"] = gemma

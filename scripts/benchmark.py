@@ -8,7 +8,7 @@ covers bs x seq_len, then batches drawn from the shipped data lengths or a synth
 
 Variants (levers):
   naive           model(input_ids, attention_mask, labels).loss: full fp32 logits for every position
-  project         dotlightning.loss.causal_lm_loss: backbone forward + chunked completion-only CE
+  project         dotlightning.model.loss.causal_lm_loss: backbone forward + chunked completion-only CE
   naive+gc        naive with gradient checkpointing (use_reentrant=False)
   project+gc      project with gradient checkpointing
   project+eager   eager attention instead of SDPA
@@ -51,8 +51,8 @@ if __name__ == "__main__" and "--device" in sys.argv and "cuda" not in sys.argv 
 import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from dotlightning.loss import causal_lm_loss, naive_causal_lm_loss  # noqa: E402
-from dotlightning.prompts import IGNORE_INDEX  # noqa: E402
+from dotlightning.model.loss import causal_lm_loss, naive_causal_lm_loss  # noqa: E402
+from dotlightning.data.prompts import IGNORE_INDEX  # noqa: E402
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 # SHAPES and the random nf4 builder live in random_shapes.py (also re-exported here for benchmark_fit / profile_step)

@@ -40,9 +40,10 @@ from torch._dynamo.utils import counters
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from benchmark import CpuPeak, SHAPES, build_base, peak_memory, quantize_nf4_, reset_memory, sync  # noqa: E402
-from dotlightning.base_models import EMBEDDED_GEMMA3_270M, load_tokenizer  # noqa: E402
-from dotlightning.data import DotDataModule, padded_width  # noqa: E402
-from dotlightning.model import DotLoRAModule  # noqa: E402
+from dotlightning.model.base_models import EMBEDDED_GEMMA3_270M, load_tokenizer  # noqa: E402
+from dotlightning.data.batches import padded_width  # noqa: E402
+from dotlightning.data.datamodule import DotDataModule  # noqa: E402
+from dotlightning.model.module import DotLoRAModule  # noqa: E402
 
 VARIANTS = "eager,eager+pad64,compile+pad64,compile+pad64+gc"
 

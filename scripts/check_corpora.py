@@ -25,8 +25,8 @@ from pathlib import Path
 import pygraphviz
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run as a script from anywhere
-from dotlightning.dot import normalize_id, parse_dot
-from dotlightning.metrics import SCORE_KEYS, sample_scores
+from dotlightning.metrics.dot import normalize_id, parse_dot
+from dotlightning.metrics.graph_metrics import SCORE_KEYS, sample_scores
 
 CORPORA = {  # name -> (subdirectories, glob)
     "graphviz": (["graphviz/graphs", "graphviz/rtest"], "*.gv"),

@@ -32,8 +32,8 @@ from pathlib import Path
 import pygraphviz
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run as a script from anywhere
-from dotlightning.constrained import grammar_rejects
-from dotlightning.dot import parse_dot
+from dotlightning.model.constrained import grammar_rejects
+from dotlightning.metrics.dot import parse_dot
 
 _IGNORABLE = r"(?:\s|//[^\n]*|/\*.*?\*/|#[^\n]*)*"
 _LEADING = re.compile(r"\A" + _IGNORABLE, re.S)

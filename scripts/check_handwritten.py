@@ -6,10 +6,14 @@ Exit status 1 if any line fails; each failure is reported as file:line: reason.
 """
 import argparse
 import collections
-import json
 import sys
+from pathlib import Path
 
 import pygraphviz
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run as a script from anywhere
+
+from dotlightning.data.records import iter_jsonl  # noqa: E402
 
 REQUIRED = ("id", "prompt", "completion")
 
@@ -17,33 +21,28 @@ REQUIRED = ("id", "prompt", "completion")
 def check_file(path):
     errors, by_source, by_kind, ids = [], collections.Counter(), collections.Counter(), set()
     n = 0
-    with open(path, encoding="utf-8") as f:
-        for lineno, line in enumerate(f, 1):
-            if not line.strip():
-                continue
-            n += 1
-            where = f"{path}:{lineno}"
-            try:
-                rec = json.loads(line)
-            except json.JSONDecodeError as e:
-                errors.append(f"{where}: invalid JSON ({e})")
-                continue
-            missing = [k for k in REQUIRED if not isinstance(rec.get(k), str) or not rec[k].strip()]
-            if missing:
-                errors.append(f"{where}: missing/empty field(s) {', '.join(missing)}")
-                continue
-            if rec["id"] in ids:
-                errors.append(f"{where}: duplicate id {rec['id']}")
-            ids.add(rec["id"])
-            by_source[rec.get("source", "-")] += 1
-            by_kind[rec.get("kind", "-")] += 1
-            try:
-                g = pygraphviz.AGraph(string=rec["completion"])
-            except Exception as e:  # pygraphviz raises DotError/ValueError on bad DOT
-                errors.append(f"{where}: Graphviz rejects completion of {rec['id']}: {str(e).strip()}")
-                continue
-            if g.number_of_nodes() == 0:
-                errors.append(f"{where}: completion of {rec['id']} has no nodes")
+    for lineno, rec in iter_jsonl(path):
+        n += 1
+        where = f"{path}:{lineno}"
+        if isinstance(rec, Exception):
+            errors.append(f"{where}: invalid JSON ({rec})")
+            continue
+        missing = [k for k in REQUIRED if not isinstance(rec.get(k), str) or not rec[k].strip()]
+        if missing:
+            errors.append(f"{where}: missing/empty field(s) {', '.join(missing)}")
+            continue
+        if rec["id"] in ids:
+            errors.append(f"{where}: duplicate id {rec['id']}")
+        ids.add(rec["id"])
+        by_source[rec.get("source", "-")] += 1
+        by_kind[rec.get("kind", "-")] += 1
+        try:
+            g = pygraphviz.AGraph(string=rec["completion"])
+        except Exception as e:  # pygraphviz raises DotError/ValueError on bad DOT
+            errors.append(f"{where}: Graphviz rejects completion of {rec['id']}: {str(e).strip()}")
+            continue
+        if g.number_of_nodes() == 0:
+            errors.append(f"{where}: completion of {rec['id']} has no nodes")
     return n, by_source, by_kind, errors
 
 

@@ -39,7 +39,7 @@ grep -q "base_model: embedded:gemma3-270m" defaults.yaml || fail "embedded defau
 
 "$python" - "$work/site" <<'PY' || fail "shipped adapter"
 import json, sys
-from dotlightning.predict import SHIPPED_ADAPTER, SMALL_ADAPTER
+from dotlightning.cli.generate import SHIPPED_ADAPTER, SMALL_ADAPTER
 for adapter, hub in ((SHIPPED_ADAPTER, "Qwen/Qwen2.5-Coder-1.5B-Instruct"), (SMALL_ADAPTER, "google/gemma-3-270m")):
     assert str(adapter).startswith(sys.argv[1]), adapter
     for name in ("adapter_config.json", "adapter_model.safetensors", "dotlightning.json",

@@ -22,9 +22,9 @@ import json
 import lightning.pytorch as L
 import torch
 
-from dotlightning.data import DotDataModule
-from dotlightning.loss import causal_lm_loss
-from dotlightning.model import DotLoRAModule
+from dotlightning.data.datamodule import DotDataModule
+from dotlightning.model.loss import causal_lm_loss
+from dotlightning.model.module import DotLoRAModule
 
 
 def first_nonfinite_module(model: torch.nn.Module) -> tuple[list, list[str]]:

@@ -22,11 +22,12 @@ from pathlib import Path
 import lightning.pytorch as L
 import torch
 
-from dotlightning.data import DotDataModule
-from dotlightning.export import export_adapter
-from dotlightning.generation import generate_dot
-from dotlightning.model import DotLoRAModule
-from dotlightning.score import score
+from dotlightning.cli.score import score
+from dotlightning.data.datamodule import DotDataModule
+from dotlightning.data.records import read_jsonl
+from dotlightning.model.adapter_export import export_adapter
+from dotlightning.model.generation import generate_dot
+from dotlightning.model.module import DotLoRAModule
 
 ROOT = Path(__file__).resolve().parent.parent
 SEED_MODEL = dict(base_model="embedded:gemma3-270m", quantization="nf4", lora_r=16, lora_alpha=32, lora_dropout=0.05,
@@ -77,17 +78,16 @@ class StepLog(L.Callback):
 
 def filtered_train_file(source: str, out: Path) -> str:
     """The shipped train split restricted to one source (for the joint-vs-separate question)."""
-    lines = [line for line in (ROOT / "data" / "train.jsonl").read_text(encoding="utf-8").splitlines()
-             if json.loads(line).get("source") == source]
-    path = out / f"train-{source}.jsonl"
-    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    records = [r for r in read_jsonl(ROOT / "data" / "train.jsonl") if r.get("source") == source]
+    path = out / f"train-{source}.jsonl"  # written as scripts/build_dataset.py writes the shipped lines
+    path.write_text("".join(json.dumps(r, ensure_ascii=False, sort_keys=True) + "\n" for r in records), encoding="utf-8")
     return str(path)
 
 
 def predict_file(module: DotLoRAModule, data: DotDataModule, records_file: str, limit: int | None, out: Path,
                  batch_size: int, max_new_tokens: int) -> Path:
     """Generate for the first ``limit`` records of a JSONL file in the run's prompt format; write predictions."""
-    records = [json.loads(line) for line in Path(records_file).read_text(encoding="utf-8").splitlines() if line.strip()]
+    records = read_jsonl(records_file)
     records = records[:limit] if limit else records
     fmt = data.prompt_format
     prompt_ids = [fmt.encode(module.tokenizer, record["prompt"])["input_ids"] for record in records]

@@ -41,8 +41,8 @@ def worker(minutes: float, state_dir: Path, call_seconds: float) -> None:
     from hypothesis import HealthCheck, given, settings
     from hypothesis import strategies as st
 
-    from dotlightning.dot import Graph, extract_dot, graphviz_messages, parse_dot
-    from dotlightning.metrics import SCORE_KEYS, DotGraphMetrics, sample_scores
+    from dotlightning.metrics.dot import Graph, extract_dot, graphviz_messages, parse_dot
+    from dotlightning.metrics.graph_metrics import SCORE_KEYS, DotGraphMetrics, sample_scores
 
     current = state_dir / "current.txt"
     stats = {"examples": 0, "accepted": 0, "extracted": 0, "slowest_s": 0.0, "failures": []}

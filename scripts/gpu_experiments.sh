@@ -18,7 +18,7 @@ start)
   if (( parallel > fit )); then echo "capping $parallel parallel runs at $fit (${free_gib} GiB free / 18 GiB each)"; parallel=$fit; fi
   # Convert the GGUF once, before the runs start (each would convert it otherwise), with the tokenizer files
   # converted on the CPU machine (transformers 5.17 converts the GGUF tokenizer differently; see README).
-  converted=$(python3 -c "from dotlightning.base_models import resolve_base_model as r; print(r('embedded:gemma3-270m'))" | tail -1)
+  converted=$(python3 -c "from dotlightning.model.base_models import resolve_base_model as r; print(r('embedded:gemma3-270m'))" | tail -1)
   [[ -f .offline/tok.tar.xz ]] && tar -C "$converted" -xJf .offline/tok.tar.xz
   printf '%s\n' "$@" > "$dir/runs.txt"
   cp .offline/eval/smcat_fixtures.jsonl "$dir/"  # later calls may re-sync the checkout without .offline/eval

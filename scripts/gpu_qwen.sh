@@ -136,7 +136,7 @@ setup)
   ;;
 convert)  # SIZE: the GGUF -> bf16 checkpoint once, then the CPU machine's tokenizer files over the box's
   size=$1
-  dir=$(python3 -c "from dotlightning.base_models import resolve_base_model as r; print(r('$(spec "$size")'))" | tail -1)
+  dir=$(python3 -c "from dotlightning.model.base_models import resolve_base_model as r; print(r('$(spec "$size")'))" | tail -1)
   tok=$prefix/tok/q${size/./}.tar.xz
   [[ -f $tok ]] && tar -C "$dir" -xJf "$tok"
   echo "converted: $dir"; ls "$dir"

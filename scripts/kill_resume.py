@@ -7,7 +7,7 @@ Three CLI runs in fresh folders under --workdir (each its own cwd, so each has i
 reference (uninterrupted), killed (SIGKILL once a checkpoint at step >= --kill-after-step exists, plus
 --kill-delay seconds, so the kill lands mid-step or mid-save), and resumed (the same command plus --ckpt_path last in
 the killed run's folder). Prints the max abs difference of the two adapter_model.safetensors and exits 1 if it is
-above --tolerance (1e-5). tests/test_reliability.py runs the same function.
+above --tolerance (1e-5). tests/train/test_reliability.py runs the same function.
 """
 
 from __future__ import annotations

@@ -10,7 +10,7 @@
 A short copy of the real training step (nanoGPT's bench.py idea): DotLoRAModule.build wraps the base with LoRA exactly
 as `fit` does (``--shape``: a published shape with random weights from scripts/random_shapes.py, nf4-quantised in
 place on the device, handed to build as ``base``; otherwise the real weights of ``--base_model``), the batch comes from
-dotlightning.data.collate (or collate_packed with ``--packing 1``), the loss is the module's own training_step, and the
+dotlightning.data.batches.collate (or collate_packed with ``--packing 1``), the loss is the module's own training_step, and the
 optimizer is AdamW on the LoRA weights (fused on CUDA, as configure_optimizers makes it).
 
 ``--config``: batch_size, max_seq_length (pack_length when packing), accumulate_grad_batches, gradient_checkpointing,
@@ -44,9 +44,10 @@ import yaml
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from random_shapes import SHAPES, TINY, build_base  # noqa: E402
 
-from dotlightning.cli import EMBEDDED_CONFIG, resolve_config  # noqa: E402
-from dotlightning.data import DotDataModule, collate, collate_packed  # noqa: E402
-from dotlightning.model import DotLoRAModule  # noqa: E402
+from dotlightning.cli.commands import EMBEDDED_CONFIG, resolve_config  # noqa: E402
+from dotlightning.data.batches import collate, collate_packed  # noqa: E402
+from dotlightning.data.datamodule import DotDataModule  # noqa: E402
+from dotlightning.model.module import DotLoRAModule  # noqa: E402
 
 GIB = 2**30
 

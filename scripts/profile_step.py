@@ -33,8 +33,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from benchmark import (SHAPES, build_model, example_lengths, make_batches, set_checkpointing, to_device,
                        worst_case_batch)  # noqa: E402
-from dotlightning.loss import causal_lm_loss, naive_causal_lm_loss  # noqa: E402
-from dotlightning.prompts import IGNORE_INDEX  # noqa: E402
+from dotlightning.model.loss import causal_lm_loss, naive_causal_lm_loss  # noqa: E402
+from dotlightning.data.prompts import IGNORE_INDEX  # noqa: E402
 
 LOG: list[str] = []
 INITIAL_LORA: dict[str, torch.Tensor] = {}
@@ -108,7 +108,7 @@ LOSS_KERNELS = {"fused": "fused"}  # cce, cce-exact, liger: measured, removed (d
 def loss_kernel_cost(rows: int, vocab: int = 256000, hidden: int = 2048) -> dict:
     """fwd + backward of the completion-only cross-entropy on ``rows`` selected positions, per kernel, with its
     loss and input-gradient difference from the chunked fp32 reference."""
-    from dotlightning.loss import completion_cross_entropy
+    from dotlightning.model.loss import completion_cross_entropy
 
     torch.manual_seed(0)
     weight = torch.randn(vocab, hidden, device="cuda", dtype=torch.bfloat16) * 0.02

@@ -1,7 +1,7 @@
 """Published model shapes with random weights, nf4-quantised in place: benchmarks and memory measurements without
 downloading a single weight (benchmark.py, benchmark_fit.py, profile_step.py and measure_memory.py import this).
 
-``SHAPES`` keys are what those scripts' ``--model`` / ``--shape`` take; ``tiny`` is dotlightning.tiny's two-layer
+``SHAPES`` keys are what those scripts' ``--model`` / ``--shape`` take; ``tiny`` is dotlightning.model.tiny's two-layer
 Gemma 3 (seconds on CPU, for tests and dry runs).
 """
 
@@ -34,7 +34,7 @@ SHAPES: dict[str, tuple[str, dict]] = {
 }
 # configs/qwen2.5-coder-1.5b.yaml: Qwen2.5-Coder-1.5B has Qwen2.5-1.5B's shape exactly
 SHAPES["qwen2.5-coder-1.5b"] = SHAPES["qwen2.5-1.5b"]
-TINY = "tiny"  # dotlightning.tiny's model: not a published shape, built by build_base all the same
+TINY = "tiny"  # dotlightning.model.tiny's model: not a published shape, built by build_base all the same
 
 
 def build_base(name: str, device: torch.device, dtype: torch.dtype, layers: int | None, quant: str,
@@ -45,7 +45,7 @@ def build_base(name: str, device: torch.device, dtype: torch.dtype, layers: int 
 
     torch.manual_seed(0)
     if name == TINY:
-        from dotlightning.tiny import VOCAB_SIZE, build_tiny_model
+        from dotlightning.model.tiny import VOCAB_SIZE, build_tiny_model
 
         with torch.device(device):
             model = build_tiny_model(vocab_size or VOCAB_SIZE, pad_token_id=0, bos_token_id=2, eos_token_id=1)

@@ -8,10 +8,10 @@ from __future__ import annotations
 
 import argparse
 import csv
-import json
 from pathlib import Path
 
-from dotlightning.metrics import SCORE_KEYS as KEYS
+from dotlightning.data.records import read_jsonl
+from dotlightning.metrics.graph_metrics import SCORE_KEYS as KEYS
 
 
 def row(label: str, scores: dict) -> str:
@@ -30,7 +30,7 @@ def main() -> None:
                         help="loss-curve plot title: say the data, epochs and device of the runs in the folder")
     args = parser.parse_args()
     folder = Path(args.folder)
-    runs = {r["run"]: r for r in map(json.loads, (folder / "results.jsonl").read_text().splitlines()) if "error" not in r}
+    runs = {r["run"]: r for r in read_jsonl(folder / "results.jsonl") if "error" not in r}
     for split in ("test", "smcat_fixtures", "train_sample"):
         print(f"\n### {split}\n")
         print(table([(name, r[split]) for name, r in runs.items() if split in r], "run"))

@@ -3,7 +3,7 @@
     python scripts/smcat_fixtures_to_records.py ../shared/corpora/state-machine-cat --out /tmp/smcat_eval.jsonl
 
 Each record: {"id", "kind": "state_machine", "source": "smcat", "prompt", "completion"}; the prompt is phrased by
-the SAME function the dataset's smcat source uses (dataset_text.smcat_prompt), so the model sees the familiar
+the SAME function the dataset's smcat source uses (dotlightning.data.synth.text.smcat_prompt), so the model sees the familiar
 instruction wording and the evaluation measures smcat -> DOT, not a new phrasing. The wording is chosen by a RNG
 seeded with the fixture name, so the output is deterministic. This output is evaluation data: never ship or train
 on it.
@@ -17,9 +17,9 @@ import random
 import sys
 from pathlib import Path
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))  # this checkout's package
 
-from dataset_text import smcat_prompt  # noqa: E402
+from dotlightning.data.synth.text import smcat_prompt  # noqa: E402
 
 
 def fixture_records(fixtures_dir: Path, skip_empty: bool = False) -> tuple[list[dict], list[str]]:

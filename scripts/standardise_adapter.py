@@ -11,8 +11,9 @@ from __future__ import annotations
 
 import argparse
 
-from dotlightning.base_models import load_tokenizer
-from dotlightning.export import finish_adapter, read_adapter_metadata
+from dotlightning.model.base_models import load_tokenizer
+from dotlightning.model.adapter_export import finish_adapter
+from dotlightning.model.adapter_metadata import read_adapter_metadata
 
 SHIPPED_RECIPE = {"learning_rate": 1e-3, "warmup_ratio": 0.1, "weight_decay": 0.0, "epochs": 8,
                   "effective batch": "16 (4 x 4 accumulation)", "max_seq_length": 1024}

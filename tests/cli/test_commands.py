@@ -1,0 +1,94 @@
+"""The command line as an installed user meets it: predict, packaged configs, and checkpoints that follow the run."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+import yaml
+
+from dotlightning.cli import commands as cli
+from dotlightning.data.records import read_jsonl
+
+
+def print_config(capsys, *args: str) -> dict:
+    with pytest.raises(SystemExit) as exit_info:
+        cli.main(["fit", *args, "--print_config"])
+    assert exit_info.value.code in (None, 0)
+    return yaml.safe_load(capsys.readouterr().out)
+
+
+def callback_names(config: dict) -> list[str]:
+    return [callback["class_path"].rsplit(".", 1)[-1] for callback in config["trainer"]["callbacks"]]
+
+
+def test_print_config_from_an_empty_directory_shows_the_packaged_defaults(tmp_path, monkeypatch, capsys):
+    monkeypatch.chdir(tmp_path)  # no configs/ here: what a user of the installed wheel sees
+    config = print_config(capsys)
+    assert config["model"]["base_model"] == "embedded:gemma3-270m"
+    assert {"ExportAdapter", "RunCheckpoint", "ExactResume", "StopOnNonFiniteLoss"} <= set(callback_names(config))
+
+
+def test_a_bare_configs_path_resolves_to_the_packaged_config_anywhere(tmp_path, monkeypatch, capsys):
+    monkeypatch.chdir(tmp_path)
+    assert print_config(capsys, "--config", "configs/tiny.yaml")["model"]["base_model"] == "tiny"
+    assert print_config(capsys, "--config=configs/gemma.yaml")["trainer"]["default_root_dir"] == "runs/gemma"
+    # A file that exists locally wins over the packaged one of the same name.
+    (tmp_path / "configs").mkdir()
+    (tmp_path / "configs" / "tiny.yaml").write_text("model:\n  base_model: my/own\n", encoding="utf-8")
+    assert print_config(capsys, "--config", "configs/tiny.yaml")["model"]["base_model"] == "my/own"
+
+
+@pytest.mark.parametrize("removed", ["cce", "cce-exact", "liger"])
+def test_a_config_naming_a_removed_loss_kernel_fails_naming_the_option_and_the_valid_ones(removed, capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        cli.main(["fit", "--config", "configs/tiny.yaml", "--model.loss_kernel", removed, "--print_config"])
+    assert exit_info.value.code not in (None, 0)
+    error = capsys.readouterr().err
+    assert "model.loss_kernel" in error and all(kernel in error for kernel in ("auto", "chunked", "fused"))
+
+
+def test_every_config_writes_checkpoints_into_its_own_folder(capsys):
+    roots = {}
+    for path in sorted(cli.CONFIG_DIR.glob("*.yaml")):
+        config = print_config(capsys, "--config", str(path))
+        assert "RunCheckpoint" in callback_names(config), path.name
+        assert all(callback["init_args"].get("dirpath") is None for callback in config["trainer"]["callbacks"]
+                   if callback["class_path"].endswith("RunCheckpoint")), path.name  # so the folder follows the run
+        roots[path.name] = config["trainer"]["default_root_dir"]
+    assert roots["gemma.yaml"] != roots["qwen2.5-1.5b.yaml"]
+    assert len(set(roots.values())) == len(roots), roots
+
+
+def test_predict_generates_for_every_prompt_and_writes_jsonl_like_test(tmp_path, pair_files, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    cli.main(["predict", "--config", "configs/tiny.yaml", "--trainer.default_root_dir", str(tmp_path / "runs"),
+              "--trainer.logger.init_args.save_dir", str(tmp_path / "runs"), "--trainer.enable_progress_bar", "false",
+              "--data.train_file", str(pair_files["train"]), "--data.val_file", str(pair_files["val"]),
+              "--data.test_file", str(pair_files["test"]), "--model.max_new_tokens", "6"])
+    [path] = (tmp_path / "runs").rglob("predictions-predict-rank0.jsonl")
+    records = read_jsonl(path)
+    expected = read_jsonl(pair_files["test"])
+    assert [record["id"] for record in records] == [record["id"] for record in expected]
+    assert all(isinstance(record["prediction"], str) and record["prompt"] for record in records)
+
+
+def test_generate_prints_the_graph_itself_for_one_prompt_and_jsonl_records_for_a_file(tmp_path, capsys):
+    from dotlightning.cli.generate import generate
+
+    [result] = generate(prompt="a to b", adapter="", base_model="tiny", max_new_tokens=6, device="cpu")
+    assert capsys.readouterr().out == result["prediction"].rstrip("\n") + "\n"
+    prompts = tmp_path / "p.jsonl"
+    prompts.write_text('{"prompt": "a to b", "id": 7}\n')
+    generate(input=str(prompts), adapter="", base_model="tiny", max_new_tokens=6, device="cpu")
+    record = json.loads(capsys.readouterr().out)
+    assert record["id"] == 7 and "prediction" in record
+
+
+@pytest.mark.parametrize("config", ["gemma", "phi2", "qwen2.5-1.5b", "qwen2.5-coder-1.5b", "qwen2.5-coder-0.5b"])
+def test_gpu_configs_checkpoint_by_default_and_large_gpu_recipe_turns_it_off(config, capsys):
+    """The seed's batch 4 on an 8 GB card needs gradient checkpointing (Gemma-2B shape: 7.7 GiB without, 3.0 with)."""
+    assert print_config(capsys, "--config", f"configs/{config}.yaml")["model"]["gradient_checkpointing"] is True
+    fast = print_config(capsys, "--config", f"configs/{config}.yaml", "--config", "configs/recipes/large-gpu.yaml")
+    assert fast["model"]["gradient_checkpointing"] is False and fast["data"]["batch_size"] == 16
+    assert fast["trainer"]["accumulate_grad_batches"] == 1
