@@ -20,8 +20,14 @@ def print_config(capsys, *args: str) -> dict:
     return yaml.safe_load(capsys.readouterr().out)
 
 
+def composed_callbacks(config: dict) -> list[dict]:
+    """What the trainer gets: the named callbacks that are not null, in order, then trainer.callbacks."""
+    named = [callback for callback in (config.get("callbacks") or {}).values() if callback is not None]
+    return named + (config["trainer"].get("callbacks") or [])
+
+
 def callback_names(config: dict) -> list[str]:
-    return [callback["class_path"].rsplit(".", 1)[-1] for callback in config["trainer"]["callbacks"]]
+    return [callback["class_path"].rsplit(".", 1)[-1] for callback in composed_callbacks(config)]
 
 
 def test_print_config_from_an_empty_directory_shows_the_packaged_defaults(tmp_path, monkeypatch, capsys):
@@ -55,11 +61,41 @@ def test_every_config_writes_checkpoints_into_its_own_folder(capsys):
     for path in sorted(cli.CONFIG_DIR.glob("*.yaml")):
         config = print_config(capsys, "--config", str(path))
         assert "RunCheckpoint" in callback_names(config), path.name
-        assert all(callback["init_args"].get("dirpath") is None for callback in config["trainer"]["callbacks"]
+        assert all(callback["init_args"].get("dirpath") is None for callback in composed_callbacks(config)
                    if callback["class_path"].endswith("RunCheckpoint")), path.name  # so the folder follows the run
         roots[path.name] = config["trainer"]["default_root_dir"]
     assert roots["gemma.yaml"] != roots["qwen2.5-1.5b.yaml"]
     assert len(set(roots.values())) == len(roots), roots
+
+
+def shipped_configs() -> list[str]:
+    return sorted(str(path.relative_to(cli.CONFIG_DIR)) for path in cli.CONFIG_DIR.rglob("*.yaml"))
+
+
+@pytest.mark.parametrize("name", shipped_configs())
+def test_every_shipped_config_composes_a_callback_list_without_duplicates_and_one_adapter_export(name, capsys):
+    config = print_config(capsys, "--config", f"configs/{name}")
+    callbacks = composed_callbacks(config)
+    as_text = [yaml.safe_dump(callback, sort_keys=True) for callback in callbacks]
+    assert len(set(as_text)) == len(as_text), name
+    assert callback_names(config).count("ExportAdapter") == 1, name
+    assert callback_names(config).count("ExactResume") == 1, name
+
+
+def test_a_config_changes_or_removes_one_callback_by_name_and_keeps_the_rest(capsys):
+    default = composed_callbacks(print_config(capsys))
+    quick = composed_callbacks(print_config(capsys, "--config", "configs/cpu-quick.yaml"))
+    # cpu-quick: the default's list, its "last" checkpoint every 20 steps instead of 50, and BaseVsTuned at the end
+    assert [c["class_path"] for c in quick] == [c["class_path"] for c in default] + ["dotlightning.callbacks.BaseVsTuned"]
+    assert [c["init_args"].get("every_n_train_steps") for c in default if c.get("init_args", {}).get("save_last")] == [50]
+    assert [c["init_args"].get("every_n_train_steps") for c in quick if c.get("init_args", {}).get("save_last")] == [20]
+    assert quick[-1]["init_args"]["max_samples"] == 16
+    tiny = print_config(capsys, "--config", "configs/tiny.yaml")
+    assert callback_names(tiny) == ["ExactResume", "StopOnNonFiniteLoss", "ExplainOutOfMemory", "RunCheckpoint",
+                                    "ExportAdapter"]
+    # on the command line too, one callback by name
+    override = print_config(capsys, "--config", "configs/tiny.yaml", "--callbacks.export_adapter", "null")
+    assert "ExportAdapter" not in callback_names(override)
 
 
 class FirstStep(L.Callback):
