@@ -1,7 +1,7 @@
 """Published model shapes with random weights, nf4-quantised in place: benchmarks and memory measurements without
-downloading a single weight (benchmark.py, benchmark_fit.py, profile_step.py and measure_memory.py import this).
+downloading a single weight (benchmark.py and measure_memory.py import this).
 
-``SHAPES`` keys are what those scripts' ``--model`` / ``--shape`` take; ``tiny`` is dotlightning.model.tiny's two-layer
+``SHAPES`` keys are what both scripts' ``--shape`` takes; ``tiny`` is dotlightning.model.tiny's two-layer
 Gemma 3 (seconds on CPU, for tests and dry runs).
 """
 

@@ -1,4 +1,5 @@
-"""Markdown tables and a loss-curve PNG from scripts/experiments.py output (what README's Results section shows).
+"""Markdown tables and a loss-curve PNG from the results folders of the former scripts/experiments.py (removed
+2026-12-02; its runs are CLI recipes now: configs/recipes/), which README's earlier Results sections show.
 
     python scripts/report.py results/2026-11-24-h100
     python scripts/report.py results/2026-11-25-h200 --title "Gemma 3 270M QLoRA (nf4), dataset v2, H200"

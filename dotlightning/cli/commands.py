@@ -15,9 +15,11 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
+from typing import Any, Optional
 
 import jsonargparse
-from lightning.pytorch.cli import LightningCLI
+from lightning.pytorch import Callback, Trainer
+from lightning.pytorch.cli import LightningArgumentParser, LightningCLI
 
 from dotlightning.data.datamodule import DotDataModule
 from dotlightning.model.module import DotLoRAModule
@@ -36,8 +38,31 @@ EXTRA_COMMANDS = {
 }
 
 
+# The callbacks a config sets by name (``callbacks.NAME``), in the order the trainer gets them. Config files replace
+# lists and dicts wholesale, but merge separate keys one by one: so a config overrides one callback's init_args, or
+# removes it (null), without repeating the rest. Callbacks without a name go in trainer.callbacks (after these).
+CALLBACK_NAMES = ("exact_resume", "stop_on_nonfinite_loss", "explain_out_of_memory", "last_checkpoint",
+                  "best_checkpoint", "lr_monitor", "export_adapter", "base_vs_tuned")
+
+
 class DotLightningCLI(LightningCLI):
-    """LightningCLI that hands the model's tokenizer to the data module once both exist."""
+    """LightningCLI that hands the model's tokenizer to the data module once both exist, and takes callbacks by name.
+
+    ``callbacks:`` (top level) maps each of :data:`CALLBACK_NAMES` to a callback or null, so a later config changes
+    one by name or removes it without repeating the list: ``callbacks: {last_checkpoint: {init_args:
+    {every_n_train_steps: 20}}, lr_monitor: null}``. The trainer gets them in that order, then ``trainer.callbacks``.
+    """
+
+    def add_arguments_to_parser(self, parser: LightningArgumentParser) -> None:
+        for name in CALLBACK_NAMES:
+            parser.add_argument(f"--callbacks.{name}", type=Optional[Callback], default=None,
+                                help=f"The {name} callback (null: none); see configs/gemma3-270m.yaml.")
+
+    def instantiate_trainer(self, **kwargs: Any) -> Trainer:
+        named = [self._get(self.config_init, f"callbacks.{name}") for name in CALLBACK_NAMES]
+        listed = self._get(self.config_init, "trainer", default={}).get("callbacks") or []
+        listed = listed if isinstance(listed, list) else [listed]
+        return super().instantiate_trainer(**{"callbacks": [c for c in named if c is not None] + listed, **kwargs})
 
     def before_instantiate_classes(self) -> None:
         if self.subcommand == "fit":

@@ -84,8 +84,8 @@ def read_loss_csv(path: str | Path) -> dict[str, list[tuple[float, float]]]:
     """``{"train/loss": [(step, loss), ...], "val/loss": [...]}`` from Lightning's CSVLogger ``metrics.csv``.
 
     Lightning writes one row per logging call, with empty cells for the metrics not logged then, so each series keeps
-    only its own non-empty, finite cells. A ``loss`` column (``scripts/experiments.py``'s ``losses.csv``) is read as
-    the training loss.
+    only its own non-empty, finite cells. A ``loss`` column (the ``losses.csv`` of the former scripts/experiments.py)
+    is read as the training loss.
     """
     path = Path(path)
     if not path.is_file():

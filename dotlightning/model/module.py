@@ -146,7 +146,7 @@ class DotLoRAModule(L.LightningModule):
     def build(self, device: torch.device, base: torch.nn.Module | None = None) -> None:
         """Load the base on ``device`` and wrap it with LoRA; a no-op once built. Lightning calls it via
         configure_model; scripts without a Trainer call it directly. ``base``: a causal LM already on ``device`` to use
-        instead of loading ``base_model`` (scripts/benchmark_fit.py passes random-weight shapes built in memory)."""
+        instead of loading ``base_model`` (scripts/benchmark.py --shape passes random-weight shapes built in memory)."""
         if self.model is not None:
             return
         from peft import LoraConfig, PeftModel, get_peft_model

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import json
 
+import lightning.pytorch as L
 import pytest
 import yaml
 
-from dotlightning.cli import commands as cli
-from dotlightning.data.records import read_jsonl
+from dotlightning import cli
+from dotlightning.train.callbacks import RunCheckpoint
+from test_model import make_data, make_module
 
 
 def print_config(capsys, *args: str) -> dict:
@@ -18,8 +20,14 @@ def print_config(capsys, *args: str) -> dict:
     return yaml.safe_load(capsys.readouterr().out)
 
 
+def composed_callbacks(config: dict) -> list[dict]:
+    """What the trainer gets: the named callbacks that are not null, in order, then trainer.callbacks."""
+    named = [callback for callback in (config.get("callbacks") or {}).values() if callback is not None]
+    return named + (config["trainer"].get("callbacks") or [])
+
+
 def callback_names(config: dict) -> list[str]:
-    return [callback["class_path"].rsplit(".", 1)[-1] for callback in config["trainer"]["callbacks"]]
+    return [callback["class_path"].rsplit(".", 1)[-1] for callback in composed_callbacks(config)]
 
 
 def test_print_config_from_an_empty_directory_shows_the_packaged_defaults(tmp_path, monkeypatch, capsys):
@@ -53,11 +61,65 @@ def test_every_config_writes_checkpoints_into_its_own_folder(capsys):
     for path in sorted(cli.CONFIG_DIR.glob("*.yaml")):
         config = print_config(capsys, "--config", str(path))
         assert "RunCheckpoint" in callback_names(config), path.name
-        assert all(callback["init_args"].get("dirpath") is None for callback in config["trainer"]["callbacks"]
+        assert all(callback["init_args"].get("dirpath") is None for callback in composed_callbacks(config)
                    if callback["class_path"].endswith("RunCheckpoint")), path.name  # so the folder follows the run
         roots[path.name] = config["trainer"]["default_root_dir"]
     assert roots["gemma.yaml"] != roots["qwen2.5-1.5b.yaml"]
     assert len(set(roots.values())) == len(roots), roots
+
+
+def shipped_configs() -> list[str]:
+    return sorted(str(path.relative_to(cli.CONFIG_DIR)) for path in cli.CONFIG_DIR.rglob("*.yaml"))
+
+
+@pytest.mark.parametrize("name", shipped_configs())
+def test_every_shipped_config_composes_a_callback_list_without_duplicates_and_one_adapter_export(name, capsys):
+    config = print_config(capsys, "--config", f"configs/{name}")
+    callbacks = composed_callbacks(config)
+    as_text = [yaml.safe_dump(callback, sort_keys=True) for callback in callbacks]
+    assert len(set(as_text)) == len(as_text), name
+    assert callback_names(config).count("ExportAdapter") == 1, name
+    assert callback_names(config).count("ExactResume") == 1, name
+
+
+def test_a_config_changes_or_removes_one_callback_by_name_and_keeps_the_rest(capsys):
+    default = composed_callbacks(print_config(capsys))
+    quick = composed_callbacks(print_config(capsys, "--config", "configs/cpu-quick.yaml"))
+    # cpu-quick: the default's list, its "last" checkpoint every 20 steps instead of 50, and BaseVsTuned at the end
+    assert [c["class_path"] for c in quick] == [c["class_path"] for c in default] + ["dotlightning.train.callbacks.BaseVsTuned"]
+    assert [c["init_args"].get("every_n_train_steps") for c in default if c.get("init_args", {}).get("save_last")] == [50]
+    assert [c["init_args"].get("every_n_train_steps") for c in quick if c.get("init_args", {}).get("save_last")] == [20]
+    assert quick[-1]["init_args"]["max_samples"] == 16
+    tiny = print_config(capsys, "--config", "configs/tiny.yaml")
+    assert callback_names(tiny) == ["ExactResume", "StopOnNonFiniteLoss", "ExplainOutOfMemory", "RunCheckpoint",
+                                    "ExportAdapter"]
+    # on the command line too, one callback by name
+    override = print_config(capsys, "--config", "configs/tiny.yaml", "--callbacks.export_adapter", "null")
+    assert "ExportAdapter" not in callback_names(override)
+
+
+class FirstStep(L.Callback):
+    def on_train_start(self, trainer, pl_module) -> None:
+        self.step = trainer.global_step
+
+
+def fit_tiny(root, pair_files, max_steps: int, ckpt_path: str | None = None) -> int:
+    module = make_module()
+    first = FirstStep()
+    trainer = L.Trainer(accelerator="cpu", devices=1, max_steps=max_steps, logger=False, enable_progress_bar=False,
+                        enable_model_summary=False, num_sanity_val_steps=0, limit_val_batches=0,
+                        default_root_dir=root,
+                        callbacks=[RunCheckpoint(save_last=True, save_top_k=0, every_n_train_steps=2), first])
+    trainer.fit(module, datamodule=make_data(module, pair_files), ckpt_path=ckpt_path)
+    return first.step
+
+
+def test_ckpt_path_last_resumes_this_runs_checkpoint_and_never_another_runs(tmp_path, pair_files):
+    fit_tiny(tmp_path / "runs" / "a", pair_files, max_steps=2)
+    assert (tmp_path / "runs" / "a" / "checkpoints" / "last.ckpt").is_file()
+    assert fit_tiny(tmp_path / "runs" / "a", pair_files, max_steps=4, ckpt_path="last") == 2  # resumed at step 2
+    with pytest.warns(UserWarning, match="last"):  # run b has no last.ckpt of its own: a fresh start, not run a's
+        assert fit_tiny(tmp_path / "runs" / "b", pair_files, max_steps=2, ckpt_path="last") == 0
 
 
 def test_predict_generates_for_every_prompt_and_writes_jsonl_like_test(tmp_path, pair_files, monkeypatch):
@@ -67,8 +129,8 @@ def test_predict_generates_for_every_prompt_and_writes_jsonl_like_test(tmp_path,
               "--data.train_file", str(pair_files["train"]), "--data.val_file", str(pair_files["val"]),
               "--data.test_file", str(pair_files["test"]), "--model.max_new_tokens", "6"])
     [path] = (tmp_path / "runs").rglob("predictions-predict-rank0.jsonl")
-    records = read_jsonl(path)
-    expected = read_jsonl(pair_files["test"])
+    records = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()]
+    expected = [json.loads(line) for line in pair_files["test"].read_text(encoding="utf-8").splitlines()]
     assert [record["id"] for record in records] == [record["id"] for record in expected]
     assert all(isinstance(record["prediction"], str) and record["prompt"] for record in records)
 
