@@ -4,13 +4,11 @@ from __future__ import annotations
 
 import json
 
-import lightning.pytorch as L
 import pytest
 import yaml
 
-from dotlightning import cli
-from dotlightning.train.callbacks import RunCheckpoint
-from test_model import make_data, make_module
+from dotlightning.cli import commands as cli
+from dotlightning.data.records import read_jsonl
 
 
 def print_config(capsys, *args: str) -> dict:
@@ -98,30 +96,6 @@ def test_a_config_changes_or_removes_one_callback_by_name_and_keeps_the_rest(cap
     assert "ExportAdapter" not in callback_names(override)
 
 
-class FirstStep(L.Callback):
-    def on_train_start(self, trainer, pl_module) -> None:
-        self.step = trainer.global_step
-
-
-def fit_tiny(root, pair_files, max_steps: int, ckpt_path: str | None = None) -> int:
-    module = make_module()
-    first = FirstStep()
-    trainer = L.Trainer(accelerator="cpu", devices=1, max_steps=max_steps, logger=False, enable_progress_bar=False,
-                        enable_model_summary=False, num_sanity_val_steps=0, limit_val_batches=0,
-                        default_root_dir=root,
-                        callbacks=[RunCheckpoint(save_last=True, save_top_k=0, every_n_train_steps=2), first])
-    trainer.fit(module, datamodule=make_data(module, pair_files), ckpt_path=ckpt_path)
-    return first.step
-
-
-def test_ckpt_path_last_resumes_this_runs_checkpoint_and_never_another_runs(tmp_path, pair_files):
-    fit_tiny(tmp_path / "runs" / "a", pair_files, max_steps=2)
-    assert (tmp_path / "runs" / "a" / "checkpoints" / "last.ckpt").is_file()
-    assert fit_tiny(tmp_path / "runs" / "a", pair_files, max_steps=4, ckpt_path="last") == 2  # resumed at step 2
-    with pytest.warns(UserWarning, match="last"):  # run b has no last.ckpt of its own: a fresh start, not run a's
-        assert fit_tiny(tmp_path / "runs" / "b", pair_files, max_steps=2, ckpt_path="last") == 0
-
-
 def test_predict_generates_for_every_prompt_and_writes_jsonl_like_test(tmp_path, pair_files, monkeypatch):
     monkeypatch.chdir(tmp_path)
     cli.main(["predict", "--config", "configs/tiny.yaml", "--trainer.default_root_dir", str(tmp_path / "runs"),
@@ -129,8 +103,8 @@ def test_predict_generates_for_every_prompt_and_writes_jsonl_like_test(tmp_path,
               "--data.train_file", str(pair_files["train"]), "--data.val_file", str(pair_files["val"]),
               "--data.test_file", str(pair_files["test"]), "--model.max_new_tokens", "6"])
     [path] = (tmp_path / "runs").rglob("predictions-predict-rank0.jsonl")
-    records = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()]
-    expected = [json.loads(line) for line in pair_files["test"].read_text(encoding="utf-8").splitlines()]
+    records = read_jsonl(path)
+    expected = read_jsonl(pair_files["test"])
     assert [record["id"] for record in records] == [record["id"] for record in expected]
     assert all(isinstance(record["prediction"], str) and record["prompt"] for record in records)
 
