@@ -114,11 +114,11 @@ class StepTimer(L.Callback):
     """Per optimizer step: wall time (device synchronised), real and labelled tokens, micro-batch losses; peak memory
     from the start of training; and the profiler around the timed steps."""
 
-    def __init__(self, warmup: int, steps: int, profile_dir: str | None = None) -> None:
+    def __init__(self, warmup: int, steps: int | None, profile_dir: str | None = None) -> None:
         self.warmup, self.steps, self.profile_dir = warmup, steps, profile_dir
         self.records: list[dict[str, Any]] = []
         self._tokens: list[torch.Tensor] = []
-        self._labelled = 0
+        self._labelled = self._examples = 0
         self._losses: list[torch.Tensor] = []
         self._profiler = None
         self.memory_method = ""
@@ -143,6 +143,7 @@ class StepTimer(L.Callback):
     def on_train_batch_start(self, trainer, pl_module, batch, batch_idx) -> None:
         self._tokens.append(batch["attention_mask"].sum())  # stays on the device: no sync here
         self._labelled += int(batch["num_labelled"])
+        self._examples += int(batch.get("examples", batch["input_ids"].shape[0]))
 
     def on_train_batch_end(self, trainer, pl_module, outputs, batch, batch_idx) -> None:
         loss = outputs.get("loss") if isinstance(outputs, dict) else outputs
@@ -155,15 +156,20 @@ class StepTimer(L.Callback):
         now = time.perf_counter()
         self.records.append({"seconds": now - self._last, "tokens": int(torch.stack(self._tokens).sum()),
                              "labelled": self._labelled, "micro_batches": len(self._tokens),
+                             "epoch": trainer.current_epoch, "examples": self._examples,
                              "losses": [float(x) for x in self._losses]})
-        self._tokens, self._labelled, self._losses = [], 0, []
+        self._tokens, self._labelled, self._examples, self._losses = [], 0, 0, []
         if self._profiler is not None:
             self._profiler.step()
         if self.profile_dir and len(self.records) == self.warmup:
             self._start_profiler(pl_module.device)
-        if len(self.records) == self.warmup + self.steps:
+        if self.steps is not None and len(self.records) == self.warmup + self.steps:
             self._finish(pl_module.device)
         self._last = time.perf_counter()  # the profiler's start/stop and the bookkeeping above are not timed
+
+    def on_train_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
+        if self.peak_bytes is None:  # --epochs: the fit ran to its end
+            self._finish(pl_module.device)
 
     def _start_profiler(self, device: torch.device) -> None:
         from torch.profiler import ProfilerActivity, profile
@@ -197,6 +203,11 @@ def parse_args(argv: list[str]) -> tuple[argparse.Namespace, list[str]]:
                "for `python -m dotlightning fit`.")
     parser.add_argument("--steps", type=int, default=10, help="timed optimizer steps")
     parser.add_argument("--warmup", type=int, default=3, help="untimed optimizer steps before them")
+    parser.add_argument("--epochs", type=int, help="instead of --warmup/--steps: a whole fit of this many epochs, "
+                        "every optimizer step timed; overall tokens/s counts every step (compilation included), "
+                        "steady tokens/s the last epoch's")
+    parser.add_argument("--validate", type=int, metavar="N", help="after the fit, time the validation loop's "
+                        "batched generation (DotLoRAModule.score_generations) on the first N validation prompts")
     parser.add_argument("--shape", choices=[*SHAPES, TINY], help="random weights of this published shape "
                         "(scripts/random_shapes.py) instead of loading model.base_model")
     parser.add_argument("--layers", type=int, help="with --shape: this many transformer layers")
@@ -207,6 +218,8 @@ def parse_args(argv: list[str]) -> tuple[argparse.Namespace, list[str]]:
     if args.steps < 1 or args.warmup < 0:
         parser.error(f"--steps {args.steps} --warmup {args.warmup}: need at least one timed step. Fix: --steps >= 1, "
                      "--warmup >= 0")
+    if args.epochs is not None and args.epochs < 1:
+        parser.error(f"--epochs {args.epochs}: a fit needs at least one epoch. Fix: --epochs >= 1")
     if args.layers is not None and args.shape is None:
         parser.error("--layers cuts a random shape. Fix: add --shape NAME, or drop --layers")
     return args, cli_args
@@ -217,8 +230,12 @@ def run(argv: list[str] | None = None) -> dict[str, Any]:
     args, cli_args = parse_args(argv)
     started = time.perf_counter()
     module, data, settings, callbacks = build(cli_args)
+    if args.epochs:
+        args.warmup, args.steps = 0, None
     timer = StepTimer(args.warmup, args.steps, args.profile)
-    trainer = L.Trainer(devices=1, max_steps=args.warmup + args.steps, max_epochs=-1, limit_val_batches=0,
+    length = dict(max_epochs=args.epochs, max_steps=-1) if args.epochs else dict(max_steps=args.warmup + args.steps,
+                                                                                    max_epochs=-1)
+    trainer = L.Trainer(devices=1, **length, limit_val_batches=0,
                         num_sanity_val_steps=0, logger=False, enable_checkpointing=False, enable_progress_bar=False,
                         enable_model_summary=False, callbacks=[*callbacks, timer], **settings)
     device = trainer.strategy.root_device
@@ -231,12 +248,23 @@ def run(argv: list[str] | None = None) -> dict[str, Any]:
     with warnings.catch_warnings():
         warnings.filterwarnings("ignore", message=".*(does not have many workers|number of training batches).*")
         trainer.fit(module, datamodule=data)
-    if len(timer.records) < args.warmup + args.steps:
+    if args.steps is not None and len(timer.records) < args.warmup + args.steps:
         raise SystemExit(f"the fit ended after {len(timer.records)} optimizer steps, before the {args.warmup} + "
                          f"{args.steps} asked for. Fix: lower --warmup/--steps, or raise --data.limit_train.")
-    timed = timer.records[args.warmup:]
+    # Steady: the timed steps, or with --epochs the last epoch's; overall: every step from the start of training.
+    last_epoch = max(r["epoch"] for r in timer.records)
+    timed = timer.records[args.warmup:] if not args.epochs else [r for r in timer.records if r["epoch"] == last_epoch]
     seconds = sum(r["seconds"] for r in timed)
     tokens = sum(r["tokens"] for r in timed)
+    all_seconds = sum(r["seconds"] for r in timer.records)
+    validation = {}
+    if args.validate:
+        module.eval()
+        started_validation = time.perf_counter()
+        scores = module.score_generations(data.val_dataloader(), max_samples=args.validate)
+        validation = {"validate_prompts": args.validate, "validate_seconds": round(time.perf_counter() - started_validation, 2),
+                      "validate_parse_rate": scores.get("parse_rate"), "generate_batch_size": module.hparams.generate_batch_size,
+                      "max_new_tokens": module.hparams.max_new_tokens}
     losses = [loss for r in timer.records for loss in r["losses"]]
     hp = module.hparams
     result = {
@@ -247,9 +275,13 @@ def run(argv: list[str] | None = None) -> dict[str, Any]:
         "batch_size": data.batch_size, "accumulate_grad_batches": trainer.accumulate_grad_batches,
         "max_seq_length": data.max_seq_length, "packing": data.packing,
         "pack_length": data.pack_length if data.packing else None, "pad_to_multiple_of": data.pad_to_multiple_of,
-        "warmup_steps": args.warmup, "timed_steps": args.steps, "tokens": tokens,
+        "warmup_steps": args.warmup, "timed_steps": len(timed), "epochs": args.epochs, "tokens": tokens,
         "labelled_tokens": sum(r["labelled"] for r in timed), "seconds": round(seconds, 4),
-        "tokens_per_s": round(tokens / seconds, 1), "median_step_s": round(statistics.median(r["seconds"] for r in timed), 4),
+        "tokens_per_s": round(tokens / seconds, 1), "optimizer_steps": len(timer.records),
+        "overall_tokens": sum(r["tokens"] for r in timer.records), "overall_seconds": round(all_seconds, 2),
+        "overall_tokens_per_s": round(sum(r["tokens"] for r in timer.records) / all_seconds, 1),
+        "examples": sum(r["examples"] for r in timer.records), **validation,
+        "median_step_s": round(statistics.median(r["seconds"] for r in timed), 4),
         "first_loss": losses[0] if losses else None, "last_loss": losses[-1] if losses else None,
         "peak_memory_gib": None if timer.peak_bytes is None else round(timer.peak_bytes / GIB, 3),
         "memory": timer.memory_method, "total_s": round(time.perf_counter() - started, 1),

@@ -13,6 +13,7 @@ test / predict generations in ``test_records`` / ``predict_records``, and the ``
 from __future__ import annotations
 
 import math
+import time
 from typing import Any, Literal
 
 import lightning.pytorch as L
@@ -221,7 +222,7 @@ class DotLoRAModule(L.LightningModule):
                 "a GPU) until torch._dynamo's recompile_limit, after which new lengths run eager. "
                 "Fix: set data.pad_to_multiple_of (e.g. 64), or model.compile to null."
             )
-        else:
+        elif multiple is not None:  # packed batches (data.packing) have one shape: nothing to raise
             # Up to one shape per length bucket, twice over (an epoch's last batch can be smaller); Dynamo's default
             # limit of 8 per frame would send the rest of a max_seq_length 1024 / 64 fit back to eager.
             shapes = 2 * -(-data.max_seq_length // multiple)
@@ -269,6 +270,7 @@ class DotLoRAModule(L.LightningModule):
     # ----------------------------------------------------------------------------------------------- evaluation
     def on_validation_epoch_start(self) -> None:
         self._generated = 0
+        self._generate_seconds = 0.0
         self.samples = []
         if not self.trainer.sanity_checking:
             self._validations += 1
@@ -317,7 +319,9 @@ class DotLoRAModule(L.LightningModule):
         if not self._generate_now():
             return
         limit = self.hparams.generate_max_samples
+        started = time.perf_counter()
         predictions, rows = self._generate_batch(batch, None if limit is None else limit - self._generated)
+        self._generate_seconds += time.perf_counter() - started  # decoded text is on the host: the device is done
         self._generated += len(rows)
         self.val_metrics.update(predictions, [batch["completion"][row] for row in rows])
         for prediction, row in zip(predictions, rows):
@@ -331,6 +335,8 @@ class DotLoRAModule(L.LightningModule):
         self.val_metrics.reset()
         self._validated_at_step = self.global_step
         self.log_dict({f"val/{name}": value for name, value in scores.items()}, sync_dist=False)
+        # wall time of this validation's batched, KV-cached generation (issue 15: reported per validation)
+        self.log("val/generate_seconds", self._generate_seconds, sync_dist=False)
 
     def test_step(self, batch: dict[str, Any], batch_idx: int) -> None:
         batch_size = batch["input_ids"].shape[0]

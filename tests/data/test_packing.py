@@ -410,3 +410,19 @@ def test_compiled_backbone_meets_one_shape_and_matches_eager_on_packed_batches(t
                 torch.testing.assert_close(lora_grads(module)[name], grad, rtol=1e-4, atol=1e-7, msg=name)
     torch._dynamo.reset()
     assert graphs[0] > 0 and graphs[-1] == graphs[0], f"recompiled for a packed batch of the same shape: {graphs}"
+
+
+def test_compiled_training_starts_on_packed_batches_without_pad_to_multiple_of(tokenizer, train_file):
+    """Packed batches have one shape, so a compiled fit needs no data.pad_to_multiple_of: preparing the compiled step
+    must neither warn about new lengths nor divide by the missing multiple (it did: TypeError, 2026-12-03)."""
+    import types
+    import warnings
+    from unittest import mock
+
+    data = make_data(tokenizer, train_file)
+    assert data.packing and data.pad_to_multiple_of is None
+    module = DotLoRAModule(base_model="tiny", quantization="none", dtype="float32", compile="default")
+    module.configure_model()
+    with mock.patch.object(type(module), "trainer", types.SimpleNamespace(datamodule=data)), warnings.catch_warnings():
+        warnings.simplefilter("error")
+        module._prepare_compiled_training()

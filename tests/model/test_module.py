@@ -69,6 +69,7 @@ def test_lora_still_trains_after_a_validation_pass_with_generation(tmp_path, pai
     changed = [name for name in final if not torch.equal(final[name], snapshots[-2][name])]
     assert len(changed) == len(final), f"LoRA weights frozen after validation: {set(final) - set(changed)}"
     assert "val/parse_rate" in trainer.callback_metrics
+    assert trainer.callback_metrics["val/generate_seconds"] > 0  # each validation reports its generation time
 
 
 @pytest.mark.parametrize("compile", [None, "default"])
