@@ -201,7 +201,7 @@ def test_ddp_two_cpu_processes_validate_like_one(pair_files, tmp_path):
     one, two = _val_metrics(single), _val_metrics(ddp)
     assert {"val/loss", "val/parse_rate", "val/node_f1"} <= one.keys()
     assert one.keys() == two.keys()
-    for key in one:
+    for key in one.keys() - {"val/generate_seconds"}:  # wall time, not a score
         assert two[key] == pytest.approx(one[key], abs=1e-5), key
 
 
