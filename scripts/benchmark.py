@@ -167,6 +167,13 @@ class StepTimer(L.Callback):
             self._finish(pl_module.device)
         self._last = time.perf_counter()  # the profiler's start/stop and the bookkeeping above are not timed
 
+    def on_train_epoch_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
+        # One progress line per epoch on stderr, so a run cut off by a time limit still says how far it got.
+        done = [r for r in self.records if r["epoch"] == trainer.current_epoch]
+        seconds = sum(r["seconds"] for r in done)
+        print(f"epoch {trainer.current_epoch}: {len(done)} optimizer steps, {sum(r['tokens'] for r in done)} tokens "
+              f"in {seconds:.1f} s (first step {done[0]['seconds'] if done else 0:.1f} s)", file=sys.stderr, flush=True)
+
     def on_train_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
         if self.peak_bytes is None:  # --epochs: the fit ran to its end
             self._finish(pl_module.device)
@@ -259,6 +266,7 @@ def run(argv: list[str] | None = None) -> dict[str, Any]:
     all_seconds = sum(r["seconds"] for r in timer.records)
     validation = {}
     if args.validate:
+        print(f"validating {args.validate} prompts", file=sys.stderr, flush=True)
         module.eval()
         started_validation = time.perf_counter()
         scores = module.score_generations(data.val_dataloader(), max_samples=args.validate)

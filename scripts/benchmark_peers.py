@@ -245,15 +245,21 @@ def main(argv: list[str] | None = None) -> list[dict[str, Any]]:
         command = [sys.executable, __file__, "--run", stack, *[a for a in (argv or sys.argv[1:])]]
         print(f"== {stack}: {' '.join(command[2:])}", flush=True)
         started = time.perf_counter()
+        # The child's output goes to a file as it runs, so a stack that times out still leaves its log.
+        log = args.work / f"{stack}.log"
+        log.parent.mkdir(parents=True, exist_ok=True)
         try:
-            done = subprocess.run(command, env=env, cwd=ROOT, capture_output=True, text=True, timeout=args.timeout)
+            with log.open("w", encoding="utf-8") as handle:
+                done = subprocess.run(command, env=env, cwd=ROOT, stdout=subprocess.PIPE, stderr=handle, text=True,
+                                      timeout=args.timeout)
             lines = [line for line in done.stdout.splitlines() if line.startswith("{")]
+            errors = log.read_text(encoding="utf-8", errors="replace")
             result = json.loads(lines[-1]) if done.returncode == 0 and lines else {
-                "stack": stack, "error": f"exit {done.returncode}: " + (done.stderr.strip().splitlines() or [""])[-1]}
+                "stack": stack, "error": f"exit {done.returncode}: " + (errors.strip().splitlines() or [""])[-1]}
             if "error" in result:
-                sys.stderr.write(done.stderr[-4000:])
+                sys.stderr.write(errors[-4000:])
         except subprocess.TimeoutExpired:
-            result = {"stack": stack, "error": f"timed out after {args.timeout} s"}
+            result = {"stack": stack, "error": f"timed out after {args.timeout} s (its log: {log})"}
         result["process_seconds"] = round(time.perf_counter() - started, 1)
         results.append(result)
         print(json.dumps(result), flush=True)
