@@ -63,7 +63,7 @@ def export(
 
 
 
-def merge(adapter: str, output: str, base_model: str | None = None) -> Path:
+def merge(*, adapter: str, output: str, base_model: str | None = None) -> Path:
     """Merge an adapter into a bf16 copy of its base and save the full model and tokenizer.
 
     Args:

@@ -10,7 +10,7 @@ import pytest
 import torch
 
 from dotlightning.model.base_models import BaseModelError, load_base_model
-from dotlightning.cli.export import merge
+from dotlightning.cli.commands import main as cli_main
 from dotlightning.model.adapter_export import export_adapter
 from dotlightning.model.adapter_metadata import CheckpointMismatchError
 from dotlightning.model.generation import generate_dot
@@ -250,9 +250,11 @@ def test_adapter_round_trip_gives_identical_greedy_generations(tmp_path, pair_fi
     assert generate_dot(plain, module.tokenizer, prompts, max_new_tokens=16) == before
 
 
-def test_merge_into_bf16_base_and_reload(tmp_path, pair_files):
+def test_merge_into_bf16_base_and_reload(tmp_path, pair_files, capsys):
     module, data, adapter = fit_and_export(tmp_path, pair_files, steps=4)
-    merged_dir = merge(str(adapter), str(tmp_path / "merged"))
+    merged_dir = tmp_path / "merged"
+    cli_main(["merge", "--adapter", str(adapter), "--output", str(merged_dir)])  # README's command, word for word
+    assert f"written to {merged_dir}" in capsys.readouterr().out
 
     from transformers import AutoModelForCausalLM
 
