@@ -94,7 +94,7 @@ def test_export_from_a_checkpoint_records_the_prompt_style_and_system_prompt(tmp
 
 def test_merged_model_with_plain_transformers_writes_the_same_dot_as_dotlightning_generate(trained, tmp_path):
     module, data, adapter = trained
-    merged = merge(str(adapter), str(tmp_path / "merged"))
+    merged = merge(adapter=str(adapter), output=str(tmp_path / "merged"))
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
     tokenizer = AutoTokenizer.from_pretrained(merged)
