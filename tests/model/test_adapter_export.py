@@ -169,6 +169,6 @@ def test_gguf_export_loads_back_as_a_base_and_writes_the_same_dot_as_the_merged_
         return [r["prediction"] for r in generate(input=str(prompt_file), output=str(tmp_path / "out.jsonl"),
                                                   max_new_tokens=16, device="cpu", **kwargs)]
 
-    merged = predictions(adapter="", base_model=str(merge(str(adapter), str(tmp_path / "merged"))))
+    merged = predictions(adapter="", base_model=str(merge(adapter=str(adapter), output=str(tmp_path / "merged"))))
     assert len(merged) == 10 and len(set(merged)) > 1 and all("graph" in p for p in merged)
     assert predictions(adapter="", base_model=str(gguf_file)) == merged
