@@ -13,7 +13,33 @@ from torch.utils.data import DataLoader, Dataset, Sampler
 from dotlightning.data.batches import ExampleDataset, pack_first_fit_decreasing
 
 
-class LengthGroupedSampler(Sampler[int]):
+class _EpochSampler(Sampler[int]):
+    """What both train samplers share: example lengths, rows per batch, the (seed, epoch) that orders an epoch, the
+    DDP rank, and ``reshuffle=False`` pinning every epoch to epoch 0's order (``Trainer(overfit_batches=N)``)."""
+
+    def __init__(self, lengths: list[int], batch_size: int, seed: int, reshuffle: bool, rank: int,
+                 world_size: int) -> None:
+        self.lengths = list(lengths)
+        self.batch_size = batch_size
+        self.seed = seed
+        self.reshuffle = reshuffle
+        self.rank = rank
+        self.world_size = world_size
+        self.epoch = 0
+
+    def set_epoch(self, epoch: int) -> None:  # Lightning calls it at the start of each epoch
+        self.epoch = epoch
+
+    def _rng(self, epoch: int | None) -> np.random.Generator:
+        """The generator that orders ``epoch`` (default: the current one; always epoch 0 without reshuffle)."""
+        epoch = (self.epoch if epoch is None else epoch) if self.reshuffle else 0
+        return np.random.default_rng((self.seed, epoch))
+
+    def __len__(self) -> int:
+        return len(self.lengths)
+
+
+class LengthGroupedSampler(_EpochSampler):
     """Shuffled order in which examples of similar length end up in the same batch.
 
     Per epoch: a seeded permutation, cut into windows of ``batch_size * window`` examples; each window is sorted by
@@ -25,17 +51,8 @@ class LengthGroupedSampler(Sampler[int]):
 
     def __init__(self, lengths: list[int], batch_size: int, seed: int = 42, window: int = 64,
                  reshuffle: bool = True, rank: int = 0, world_size: int = 1) -> None:
-        self.lengths = list(lengths)
-        self.rank = rank
-        self.world_size = world_size
-        self.batch_size = batch_size
-        self.seed = seed
+        super().__init__(lengths, batch_size, seed, reshuffle, rank, world_size)
         self.window = window
-        self.reshuffle = reshuffle
-        self.epoch = 0
-
-    def set_epoch(self, epoch: int) -> None:
-        self.epoch = epoch
 
     def num_batches(self) -> int:
         """Batches per epoch on this rank."""
@@ -43,10 +60,9 @@ class LengthGroupedSampler(Sampler[int]):
         return batches // self.world_size if self.world_size > 1 else batches
 
     def batches(self, epoch: int | None = None) -> list[list[int]]:
-        epoch = (self.epoch if epoch is None else epoch) if self.reshuffle else 0
         n, bs = len(self.lengths), self.batch_size
         lengths = np.asarray(self.lengths)
-        rng = np.random.default_rng((self.seed, epoch))
+        rng = self._rng(epoch)
         perm = rng.permutation(n)
         span = bs * self.window
         batches: list[list[int]] = []
@@ -69,11 +85,8 @@ class LengthGroupedSampler(Sampler[int]):
         for b in self.batches():
             yield from b
 
-    def __len__(self) -> int:
-        return len(self.lengths)
 
-
-class PackedSampler(Sampler[int]):
+class PackedSampler(_EpochSampler):
     """Packed training batches (``data.packing``): rows of whole examples, ``batch_size`` rows per batch.
 
     The rows come from ``pack_first_fit_decreasing`` once per run (seeded tie order, the same every epoch); each epoch
@@ -91,19 +104,10 @@ class PackedSampler(Sampler[int]):
 
     def __init__(self, lengths: list[int], batch_size: int, pack_length: int, seed: int = 42, reshuffle: bool = True,
                  rank: int = 0, world_size: int = 1, rows: list[tuple[int, ...]] | None = None) -> None:
-        self.lengths = list(lengths)
-        self.batch_size = batch_size
+        super().__init__(lengths, batch_size, seed, reshuffle, rank, world_size)
         self.pack_length = pack_length
-        self.seed = seed
-        self.reshuffle = reshuffle
-        self.rank = rank
-        self.world_size = world_size
-        self.epoch = 0
         # ``rows``: this packing, already computed (the data module packs once, not per loader)
         self.rows = pack_first_fit_decreasing(self.lengths, pack_length, seed=seed) if rows is None else rows
-
-    def set_epoch(self, epoch: int) -> None:
-        self.epoch = epoch
 
     def num_batches(self) -> int:
         """Batches per epoch on this rank (the same every epoch)."""
@@ -112,8 +116,7 @@ class PackedSampler(Sampler[int]):
     def batches(self, epoch: int | None = None) -> list[list[tuple[int, ...]]]:
         """This rank's batches of ``epoch``: each a list of up to ``batch_size`` rows (tuples of example indices);
         the collate fills missing rows with padding."""
-        epoch = (self.epoch if epoch is None else epoch) if self.reshuffle else 0
-        rng = np.random.default_rng((self.seed, epoch))
+        rng = self._rng(epoch)
         rows = [self.rows[i] for i in rng.permutation(len(self.rows))]
         rows += [()] * (self.num_batches() * self.batch_size * self.world_size - len(rows))  # empty rows: DDP / last
         batches = [rows[i : i + self.batch_size] for i in range(0, len(rows), self.batch_size)]
@@ -124,9 +127,6 @@ class PackedSampler(Sampler[int]):
         for batch in self.batches():
             for row in batch:
                 yield from row
-
-    def __len__(self) -> int:
-        return len(self.lengths)
 
 
 class PackedRows(Dataset):
