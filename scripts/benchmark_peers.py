@@ -52,6 +52,7 @@ DOTLIGHTNING_STACKS: dict[str, list[str]] = {
                     "--data.pad_to_multiple_of", "256"],
     # packed rows of 4 x 1024 tokens: ~24 examples a micro-batch instead of 4 (docs/packing.md)
     "dl-packed": ["--model.gradient_checkpointing", "false", "--data.packing", "true", "--data.pack_length", "1024"],
+    "dl-packed-gc": ["--model.gradient_checkpointing", "true", "--data.packing", "true", "--data.pack_length", "1024"],
     "dl-packed-compiled": ["--model.gradient_checkpointing", "false", "--data.packing", "true",
                            "--data.pack_length", "1024", "--model.compile", "reduce-overhead"],
     "dl-packed-compiled-gc": ["--model.gradient_checkpointing", "true", "--data.packing", "true",

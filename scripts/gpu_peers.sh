@@ -3,6 +3,9 @@
 #   bash scripts/gpu_peers.sh setup          # every call: install what this call carried (idempotent)
 #   bash scripts/gpu_peers.sh start          # returns at once; the runs go on detached (setsid), one at a time
 #   bash scripts/gpu_peers.sh wait SECONDS   # progress; copies every result so far to $OUT
+#   bash scripts/gpu_peers.sh fg STACKS NAME [ARGS]  # instead of start/wait: STACKS now, in the foreground, results to
+#                                            # $OUT/NAME.jsonl + each stack's log (one call <= 600 s; the box goes cold 30 s
+#                                            # after a call, so a slice per call beats polling a detached run)
 # Carried: call 1 .offline/wheels + .offline/debs (the kit), call 2 .offline/wheels-peers (docs/performance.md lists
 # them) + .offline/tok/gemma3.tar.xz (the Gemma 3 tokenizer files, converted on the CPU machine). The shipped adapters'
 # safetensors stay behind (the checkout must stay under the call's 64 MiB).
@@ -44,6 +47,15 @@ run)
     --output "$R/full-fit.jsonl"
   "${bench[@]}" --pairs 640 --epochs 2 --stacks "$STACKS" --output "$R/peers.jsonl"
   date -u +%FT%TZ >"$R/finished"
+  ;;
+fg)
+  stacks=${1:?fg STACKS NAME}; name=${2:?fg STACKS NAME}; shift 2
+  python3 -c 'import sys; sys.path.insert(0, "scripts"); import benchmark_peers as b
+a, _ = b.parse_args(["--tokenizer", "/tmp/gemma3-tok", "--model_dir", "/tmp/peer-model"]); b.ensure_model(a)'
+  "${bench[@]}" --pairs 640 --epochs 2 --stacks "$stacks" --work "$R/work-$name" --output "${OUT:-$R}/$name.jsonl" "$@"
+  rc=$?
+  [[ -n ${OUT:-} ]] && cp "$R/work-$name"/*.log "$OUT/" 2>/dev/null
+  exit $rc
   ;;
 wait)
   end=$((SECONDS + ${1:-60}))
