@@ -22,6 +22,7 @@ from lightning.pytorch.utilities import rank_zero_warn
 
 from dotlightning.model.base_models import EMBEDDED_GEMMA3_270M, Quantization, bf16_supported, load_base_model, load_tokenizer
 from dotlightning.model.adapter_metadata import CheckpointMismatchError, check_adapter_base, prompt_metadata
+from dotlightning.model.compilation import CompileScope, compile_for_training
 from dotlightning.model.generation import generate_dot
 from dotlightning.model.loss import LossKernel, causal_lm_loss, check_loss_kernel
 from dotlightning.metrics.graph_metrics import DotGraphMetrics
@@ -51,6 +52,9 @@ class DotLoRAModule(L.LightningModule):
             mode (``reduce-overhead`` adds CUDA graphs, which remove the eager step's host overhead on a GPU). Every
             batch shape compiles once, so set ``data.pad_to_multiple_of`` (e.g. 64). Validation, test and generation
             stay eager. None: no compilation.
+        compile_scope: What ``compile`` compiles (``compilation.py``): ``layers`` compiles one decoder layer that every
+            layer reuses (regional compilation: the embedding, masks and final norm stay eager), ``backbone`` the
+            whole decoder stack as one graph (64 s to compile for the Gemma-2B shape on an H200).
         learning_rate: AdamW peak learning rate.
         weight_decay: AdamW weight decay on the LoRA weights.
         warmup_ratio: Fraction of the optimizer steps spent warming up linearly before the linear decay to zero.
@@ -89,6 +93,7 @@ class DotLoRAModule(L.LightningModule):
         gradient_checkpointing: bool = False,
         memory_budget_gib: float | None = None,
         compile: Literal["default", "reduce-overhead"] | None = None,
+        compile_scope: CompileScope = "backbone",
         learning_rate: float = 2e-4,
         weight_decay: float = 0.0,
         warmup_ratio: float = 0.1,
@@ -113,6 +118,9 @@ class DotLoRAModule(L.LightningModule):
                              "GPU's memory in GiB, e.g. 8, or null to keep the config's batch and checkpointing")
         if compile not in (None, "default", "reduce-overhead"):
             raise ValueError(f"model.compile must be null, 'default' or 'reduce-overhead', got {compile!r}")
+        if compile_scope not in ("layers", "backbone"):
+            raise ValueError(f"model.compile_scope must be 'layers' or 'backbone', got {compile_scope!r}. Fix: use one "
+                             "of those.")
         check_loss_kernel(loss_kernel)  # a removed kernel (cce, liger) fails here, naming the valid ones
         target_modules = target_modules if isinstance(target_modules, str) else list(target_modules)
         self.save_hyperparameters({**locals(), "target_modules": target_modules}, ignore=["self", "__class__"])
@@ -198,8 +206,9 @@ class DotLoRAModule(L.LightningModule):
             # Only the decoder stack, and only training_step uses it: validation, test and generate() call the eager
             # model, whose KV-cache decode steps (T=1, a growing cache) would each compile or record a graph. Stored
             # with vars(), not setattr, so that it stays out of the module tree (the frozen base would be listed twice).
-            vars(self)["_compiled_backbone"] = torch.compile(model.get_base_model().model, dynamic=False,
-                                                             mode=hp.compile)
+            vars(self)["_compiled_backbone"] = compile_for_training(model.get_base_model().model, hp.compile,
+                                                                    hp.get("compile_scope", "backbone"),
+                                                                    hp.gradient_checkpointing)
 
     def trainable_state_dict(self) -> dict[str, torch.Tensor]:
         names = {name for name, parameter in self.named_parameters() if parameter.requires_grad}

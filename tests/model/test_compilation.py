@@ -1,0 +1,74 @@
+"""model.compile_scope='layers' (regional compilation): one compiled decoder layer for every layer, eager's loss and
+LoRA gradients on packed batches, with and without gradient checkpointing, and nothing compiled outside training."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+from dotlightning.model.compilation import compile_for_training, decoder_layers
+from dotlightning.model.loss import causal_lm_loss
+from helpers import make_data, make_module
+
+
+def lora_grads(module) -> dict[str, torch.Tensor]:
+    return {name: p.grad.clone() for name, p in module.named_parameters() if p.requires_grad}
+
+
+def randomize_lora_b(module) -> None:
+    generator = torch.Generator().manual_seed(0)
+    with torch.no_grad():
+        for name, parameter in module.named_parameters():
+            if "lora_B" in name:
+                parameter.copy_(torch.randn(parameter.shape, generator=generator) * 0.05)
+
+
+@pytest.mark.parametrize("checkpointing", [False, True])
+def test_layers_scope_compiles_one_layer_for_all_and_matches_eager(pair_files, checkpointing):
+    """Inductor on CPU (scalar kernels: a faster cold compile). The tiny model's two layers are of one kind, so the
+    compiled layer is traced once and reused (a recompile per layer would make a 2B model's compile as long as the
+    whole backbone's); loss and every LoRA gradient equal the eager step's on two packed batches; the layers are
+    eager again outside the training forward (validation and generation must not compile)."""
+    import torch._dynamo
+    import torch._inductor.config
+    from torch._dynamo.utils import counters
+
+    module = make_module(dtype="float32", compile="default", compile_scope="layers",
+                         gradient_checkpointing=checkpointing)
+    module.configure_model()
+    randomize_lora_b(module)
+    layers = decoder_layers(module.model.get_base_model().model)
+    assert len(layers) == 2 and not any(getattr(layer, "gradient_checkpointing", False) for layer in layers)
+    data = make_data(module, pair_files, packing=True, pack_length=256, batch_size=2)
+    data.setup("fit")
+    torch._dynamo.reset()
+    counters.clear()
+    graphs = []
+    with torch._inductor.config.patch({"cpp.vec_isa_ok": False}):
+        for batch in list(data.train_dataloader())[:2]:
+            module.zero_grad(set_to_none=True)
+            eager_loss = causal_lm_loss(module.model, batch)
+            eager_loss.backward()
+            eager_grads = lora_grads(module)
+            module.zero_grad(set_to_none=True)
+            loss = causal_lm_loss(module.model, batch, backbone=module._compiled_backbone)
+            loss.backward()
+            graphs.append(counters["stats"]["unique_graphs"])
+            assert all(layer._compiled_call_impl is None for layer in layers), "layers left compiled after training"
+            torch.testing.assert_close(loss.detach(), eager_loss.detach(), rtol=1e-5, atol=1e-6)
+            assert all(grad.abs().sum() > 0 for grad in eager_grads.values())
+            for name, grad in eager_grads.items():
+                torch.testing.assert_close(lora_grads(module)[name], grad, rtol=1e-4, atol=1e-7, msg=name)
+        module.eval()
+        with torch.no_grad():
+            causal_lm_loss(module.model, batch)  # validation's forward: eager, nothing compiled
+    torch._dynamo.reset()
+    assert graphs == [1, 1], f"the decoder layer must compile once for both layers and both batches: {graphs}"
+    assert counters["stats"]["unique_graphs"] == 1
+
+
+def test_layers_scope_needs_decoder_layers():
+    with pytest.raises(TypeError, match="no `.layers` list.*Fix: set model.compile_scope to 'backbone'"):
+        compile_for_training(torch.nn.Linear(2, 2), "default", "layers", checkpointing=False)
+    with pytest.raises(ValueError, match="compile_scope must be 'layers' or 'backbone'.*Fix"):
+        make_module(compile="default", compile_scope="blocks")
