@@ -27,6 +27,21 @@ import torch
 import torch._dynamo
 
 CompileScope = Literal["layers", "backbone"]
+CompileMode = Literal["auto", "default", "reduce-overhead"]
+
+
+def resolve_compile(mode: str | None, device: torch.device, datamodule: Any = None) -> str | None:
+    """The compile mode a fit runs with. ``auto``: ``reduce-overhead`` (CUDA graphs) on a CUDA device when the training
+    batches come in one shape (``data.packing``) or a few (``data.pad_to_multiple_of``), else none: on a CPU, or with
+    batches of every length (each would compile), the step stays eager. Other values are used as given.
+
+    >>> resolve_compile("auto", torch.device("cpu")), resolve_compile("default", torch.device("cpu"))
+    (None, 'default')
+    """
+    if mode != "auto":
+        return mode
+    few_shapes = getattr(datamodule, "packing", False) is True or getattr(datamodule, "pad_to_multiple_of", None)
+    return "reduce-overhead" if device.type == "cuda" and few_shapes else None
 
 
 def decoder_layers(backbone: torch.nn.Module) -> torch.nn.ModuleList:

@@ -22,7 +22,7 @@ from lightning.pytorch.utilities import rank_zero_warn
 
 from dotlightning.model.base_models import EMBEDDED_GEMMA3_270M, Quantization, bf16_supported, load_base_model, load_tokenizer
 from dotlightning.model.adapter_metadata import CheckpointMismatchError, check_adapter_base, prompt_metadata
-from dotlightning.model.compilation import CompileScope, compile_for_training
+from dotlightning.model.compilation import CompileMode, CompileScope, compile_for_training, resolve_compile
 from dotlightning.model.generation import generate_dot
 from dotlightning.model.loss import LossKernel, causal_lm_loss, check_loss_kernel
 from dotlightning.metrics.graph_metrics import DotGraphMetrics
@@ -50,8 +50,10 @@ class DotLoRAModule(L.LightningModule):
             keeps the config's knobs.
         compile: ``torch.compile`` the transformer backbone for the training forward, with ``dynamic=False`` and this
             mode (``reduce-overhead`` adds CUDA graphs, which remove the eager step's host overhead on a GPU). Every
-            batch shape compiles once, so set ``data.pad_to_multiple_of`` (e.g. 64). Validation, test and generation
-            stay eager. None: no compilation.
+            batch shape compiles once, so pack (``data.packing``) or set ``data.pad_to_multiple_of`` (e.g. 64).
+            ``auto``: ``reduce-overhead`` on a CUDA device when the batches have one shape or a few, else none (a CPU
+            stays eager; ``compilation.resolve_compile``). Validation, test and generation stay eager. None: no
+            compilation.
         compile_scope: What ``compile`` compiles (``compilation.py``): ``layers`` compiles one decoder layer that every
             layer reuses (regional compilation: the embedding, masks and final norm stay eager), ``backbone`` the
             whole decoder stack as one graph (64 s to compile for the Gemma-2B shape on an H200).
@@ -92,7 +94,7 @@ class DotLoRAModule(L.LightningModule):
         adapter: str | None = None,
         gradient_checkpointing: bool = False,
         memory_budget_gib: float | None = None,
-        compile: Literal["default", "reduce-overhead"] | None = None,
+        compile: CompileMode | None = None,
         compile_scope: CompileScope = "backbone",
         learning_rate: float = 2e-4,
         weight_decay: float = 0.0,
@@ -116,8 +118,8 @@ class DotLoRAModule(L.LightningModule):
         if memory_budget_gib is not None and not memory_budget_gib > 0:
             raise ValueError(f"model.memory_budget_gib must be positive or null, got {memory_budget_gib}. Fix: use the "
                              "GPU's memory in GiB, e.g. 8, or null to keep the config's batch and checkpointing")
-        if compile not in (None, "default", "reduce-overhead"):
-            raise ValueError(f"model.compile must be null, 'default' or 'reduce-overhead', got {compile!r}")
+        if compile not in (None, "auto", "default", "reduce-overhead"):
+            raise ValueError(f"model.compile must be null, 'auto', 'default' or 'reduce-overhead', got {compile!r}")
         if compile_scope not in ("layers", "backbone"):
             raise ValueError(f"model.compile_scope must be 'layers' or 'backbone', got {compile_scope!r}. Fix: use one "
                              "of those.")
@@ -131,6 +133,7 @@ class DotLoRAModule(L.LightningModule):
         self.tokenizer = load_tokenizer(base_model, trust_remote_code=trust_remote_code)
         self.model = None  # built in configure_model, on the strategy's device
         self._compiled_backbone = None  # torch.compile'd decoder for training_step when `compile` is set
+        self._compile_mode = None if compile == "auto" else compile  # `auto` is resolved in build()
         self.val_metrics = DotGraphMetrics()
         self.test_metrics = DotGraphMetrics()
         self._validations = 0
@@ -150,17 +153,20 @@ class DotLoRAModule(L.LightningModule):
         return getattr(torch, self.hparams.dtype)
 
     def configure_model(self) -> None:
-        self.build(self._target_device())
+        self.build(self._target_device(), datamodule=getattr(self._trainer, "datamodule", None))
 
-    def build(self, device: torch.device, base: torch.nn.Module | None = None) -> None:
+    def build(self, device: torch.device, base: torch.nn.Module | None = None, datamodule: Any = None) -> None:
         """Load the base on ``device`` and wrap it with LoRA; a no-op once built. Lightning calls it via
         configure_model; scripts without a Trainer call it directly. ``base``: a causal LM already on ``device`` to use
-        instead of loading ``base_model`` (scripts/benchmark.py --shape passes random-weight shapes built in memory)."""
+        instead of loading ``base_model`` (scripts/benchmark.py --shape passes random-weight shapes built in memory).
+        ``datamodule``: the training data, which ``compile: auto`` looks at (one batch shape or a few)."""
         if self.model is not None:
             return
         from peft import LoraConfig, PeftModel, get_peft_model
 
         hp = self.hparams
+        self._compile_mode = resolve_compile(hp.compile, device, datamodule)
+        compile_mode = self._compile_mode
         torch.backends.cuda.enable_cudnn_sdp(hp.cudnn_attention)  # a global switch; a no-op on CPU
         if base is None:
             base = load_base_model(
@@ -174,7 +180,7 @@ class DotLoRAModule(L.LightningModule):
         base.config.use_cache = False  # training; generate() turns the cache back on per call
         if hp.gradient_checkpointing:
             base.gradient_checkpointing_enable(gradient_checkpointing_kwargs={"use_reentrant": False})
-            if hp.compile:
+            if compile_mode:
                 # The hook that makes the embedding output require grad calls requires_grad_ inside the backbone: a
                 # graph break that sends the whole compiled forward back to eager. Non-reentrant checkpointing does
                 # not need it; transformers' gradient_checkpointing_enable adds it, and so does peft (see below).
@@ -193,7 +199,7 @@ class DotLoRAModule(L.LightningModule):
                 task_type="CAUSAL_LM",
             )
             model = get_peft_model(base, lora)
-        if hp.compile and hp.gradient_checkpointing:
+        if compile_mode and hp.gradient_checkpointing:
             base.disable_input_require_grads()  # peft's copy of the hook (unquantized bases)
         _disable_bnb_cpu_bf16_fast_path(model)
         # LoRA weights train in fp32 for stable Adam updates; the frozen base stays in its compute dtype.
@@ -202,11 +208,11 @@ class DotLoRAModule(L.LightningModule):
                 parameter.data = parameter.data.float()
         model.train()  # from_pretrained returns eval mode; dropout in the LoRA layers should be live in fit
         self.model = model
-        if hp.compile:
+        if compile_mode:
             # Only the decoder stack, and only training_step uses it: validation, test and generate() call the eager
             # model, whose KV-cache decode steps (T=1, a growing cache) would each compile or record a graph. Stored
             # with vars(), not setattr, so that it stays out of the module tree (the frozen base would be listed twice).
-            vars(self)["_compiled_backbone"] = compile_for_training(model.get_base_model().model, hp.compile,
+            vars(self)["_compiled_backbone"] = compile_for_training(model.get_base_model().model, compile_mode,
                                                                     hp.get("compile_scope", "backbone"),
                                                                     hp.gradient_checkpointing)
 
@@ -216,7 +222,7 @@ class DotLoRAModule(L.LightningModule):
 
     # ----------------------------------------------------------------------------------------------- training
     def on_train_start(self) -> None:
-        if self.hparams.compile:
+        if self._compile_mode:
             self._prepare_compiled_training()
 
     def _prepare_compiled_training(self) -> None:
@@ -226,7 +232,7 @@ class DotLoRAModule(L.LightningModule):
         multiple = getattr(data, "pad_to_multiple_of", None)
         if multiple is None and not getattr(data, "packing", False):  # packed batches have one shape already
             rank_zero_warn(
-                f"model.compile={self.hparams.compile!r} compiles the backbone once per batch shape, but "
+                f"model.compile={self._compile_mode!r} compiles the backbone once per batch shape, but "
                 "data.pad_to_multiple_of is null, so every new batch length compiles (minutes each for a 2B model on "
                 "a GPU) until torch._dynamo's recompile_limit, after which new lengths run eager. "
                 "Fix: set data.pad_to_multiple_of (e.g. 64), or model.compile to null."
@@ -236,7 +242,7 @@ class DotLoRAModule(L.LightningModule):
             # limit of 8 per frame would send the rest of a max_seq_length 1024 / 64 fit back to eager.
             shapes = 2 * -(-data.max_seq_length // multiple)
             torch._dynamo.config.recompile_limit = max(torch._dynamo.config.recompile_limit, shapes)
-        if self.hparams.compile == "reduce-overhead":
+        if self._compile_mode == "reduce-overhead":
             # CUDA graphs: with .grad unset, the backward graph's own (static) output buffer becomes .grad, and the
             # next replay overwrites it, which breaks gradient accumulation. Zeroed buffers allocated here (outside
             # any graph) are accumulated into instead; optimizer_zero_grad zeroes rather than frees them.
@@ -257,10 +263,10 @@ class DotLoRAModule(L.LightningModule):
             rank_zero_warn(f"non-finite gradients at global step {self.global_step}: update skipped")
 
     def optimizer_zero_grad(self, epoch: int, batch_idx: int, optimizer: torch.optim.Optimizer) -> None:
-        optimizer.zero_grad(set_to_none=self.hparams.compile != "reduce-overhead")
+        optimizer.zero_grad(set_to_none=self._compile_mode != "reduce-overhead")
 
     def training_step(self, batch: dict[str, Any], batch_idx: int) -> torch.Tensor:
-        if self.hparams.compile == "reduce-overhead":
+        if self._compile_mode == "reduce-overhead":
             torch.compiler.cudagraph_mark_step_begin()  # a new step: the last step's graph outputs may be overwritten
         loss = causal_lm_loss(self.model, batch, chunk_size=self.hparams.loss_chunk_size,
                               backbone=self._compiled_backbone, kernel=self.hparams.loss_kernel)

@@ -72,3 +72,23 @@ def test_layers_scope_needs_decoder_layers():
         compile_for_training(torch.nn.Linear(2, 2), "default", "layers", checkpointing=False)
     with pytest.raises(ValueError, match="compile_scope must be 'layers' or 'backbone'.*Fix"):
         make_module(compile="default", compile_scope="blocks")
+
+
+def test_compile_auto_is_cuda_graphs_on_cuda_with_few_batch_shapes_and_eager_elsewhere(pair_files):
+    """model.compile='auto' (configs/gemma.yaml): CUDA graphs where they pay (a CUDA device, packed or bucketed
+    batches), nothing on a CPU or with batches of every length; a CPU fit builds no compiled backbone."""
+    from types import SimpleNamespace
+
+    from dotlightning.model.compilation import resolve_compile
+
+    cuda, cpu = torch.device("cuda"), torch.device("cpu")
+    packed, bucketed, ragged = (SimpleNamespace(packing=True, pad_to_multiple_of=None),
+                                SimpleNamespace(packing=False, pad_to_multiple_of=64),
+                                SimpleNamespace(packing=False, pad_to_multiple_of=None))
+    assert resolve_compile("auto", cuda, packed) == resolve_compile("auto", cuda, bucketed) == "reduce-overhead"
+    assert resolve_compile("auto", cuda, ragged) is None and resolve_compile("auto", cuda, None) is None
+    assert resolve_compile("auto", cpu, packed) is None
+    assert resolve_compile("default", cpu, ragged) == "default" and resolve_compile(None, cuda, packed) is None
+    module = make_module(compile="auto")
+    module.build(cpu, datamodule=make_data(module, pair_files, packing=True, pack_length=256))
+    assert module._compile_mode is None and module._compiled_backbone is None
