@@ -38,7 +38,11 @@ def test_print_config_from_an_empty_directory_shows_the_packaged_defaults(tmp_pa
 def test_a_bare_configs_path_resolves_to_the_packaged_config_anywhere(tmp_path, monkeypatch, capsys):
     monkeypatch.chdir(tmp_path)
     assert print_config(capsys, "--config", "configs/tiny.yaml")["model"]["base_model"] == "tiny"
-    assert print_config(capsys, "--config=configs/gemma.yaml")["trainer"]["default_root_dir"] == "runs/gemma"
+    gemma = print_config(capsys, "--config=configs/gemma.yaml")
+    assert gemma["trainer"]["default_root_dir"] == "runs/gemma"
+    # issue 15: packed rows and compile: auto (CUDA graphs on a GPU, eager on a CPU) by default; the seed's 4 x 4 examples
+    # stay one override away (--data.packing false)
+    assert gemma["model"]["compile"] == "auto" and gemma["data"]["packing"] is True and gemma["data"]["pack_length"] == 1024
     # A file that exists locally wins over the packaged one of the same name.
     (tmp_path / "configs").mkdir()
     (tmp_path / "configs" / "tiny.yaml").write_text("model:\n  base_model: my/own\n", encoding="utf-8")

@@ -29,7 +29,7 @@ def test_a_shipped_config_resolves_as_the_cli_does(measure_memory):
     s = measure_memory.config_settings("configs/gemma.yaml")
     assert s["target_modules"] == ["q_proj", "v_proj"] and s["gradient_checkpointing"] is True
     assert (s["batch_size"], s["max_seq_length"], s["accumulate"]) == (4, 1024, 4)
-    assert s["packing"] is False and s["pack_length"] == 1024
+    assert s["packing"] is True and s["pack_length"] == 1024  # packed by default since 2026-12-07 (issue 15)
     # the coder configs set no batch or accumulation: the embedded default's 4 x 4 at 1024
     coder = measure_memory.config_settings("configs/qwen2.5-coder-0.5b.yaml")
     assert (coder["batch_size"], coder["accumulate"], coder["max_seq_length"]) == (4, 4, 1024)
