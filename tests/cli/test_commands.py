@@ -43,6 +43,8 @@ def test_a_bare_configs_path_resolves_to_the_packaged_config_anywhere(tmp_path, 
     # issue 15: packed rows and compile: auto (CUDA graphs on a GPU, eager on a CPU) by default; the seed's 4 x 4 examples
     # stay one override away (--data.packing false)
     assert gemma["model"]["compile"] == "auto" and gemma["data"]["packing"] is True and gemma["data"]["pack_length"] == 1024
+    seed = print_config(capsys, "--config=configs/gemma.yaml", "--config=configs/recipes/seed.yaml")
+    assert seed["data"]["packing"] is False and (seed["data"]["batch_size"], seed["trainer"]["accumulate_grad_batches"]) == (4, 4)
     # A file that exists locally wins over the packaged one of the same name.
     (tmp_path / "configs").mkdir()
     (tmp_path / "configs" / "tiny.yaml").write_text("model:\n  base_model: my/own\n", encoding="utf-8")

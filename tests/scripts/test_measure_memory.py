@@ -28,7 +28,7 @@ def test_a_shipped_config_resolves_as_the_cli_does(measure_memory):
     # configs/gemma.yaml over configs/gemma3-270m.yaml: its own knobs win, the rest is the embedded default's
     s = measure_memory.config_settings("configs/gemma.yaml")
     assert s["target_modules"] == ["q_proj", "v_proj"] and s["gradient_checkpointing"] is True
-    assert (s["batch_size"], s["max_seq_length"], s["accumulate"]) == (4, 1024, 4)
+    assert (s["batch_size"], s["max_seq_length"], s["accumulate"]) == (4, 1024, 1)  # packed rows: ~16 examples a step
     assert s["packing"] is True and s["pack_length"] == 1024  # packed by default since 2026-12-07 (issue 15)
     # the coder configs set no batch or accumulation: the embedded default's 4 x 4 at 1024
     coder = measure_memory.config_settings("configs/qwen2.5-coder-0.5b.yaml")
