@@ -20,6 +20,8 @@ test and generation (KV-cache decoding, a new shape every token) stay eager.
 
 from __future__ import annotations
 
+import importlib.util
+
 import functools
 from typing import Any, Callable, Literal
 
@@ -32,8 +34,8 @@ CompileMode = Literal["auto", "default", "reduce-overhead"]
 
 def resolve_compile(mode: str | None, device: torch.device, datamodule: Any = None) -> str | None:
     """The compile mode a fit runs with. ``auto``: ``reduce-overhead`` (CUDA graphs) on a CUDA device when the training
-    batches come in one shape (``data.packing``) or a few (``data.pad_to_multiple_of``), else none: on a CPU, or with
-    batches of every length (each would compile), the step stays eager. Other values are used as given.
+    batches come in one shape (``data.packing``) or a few (``data.pad_to_multiple_of``) and Triton is installed, else
+    none: on a CPU, without Triton, or with batches of every length (each would compile), the step stays eager. Other values are used as given.
 
     >>> resolve_compile("auto", torch.device("cpu")), resolve_compile("default", torch.device("cpu"))
     (None, 'default')
@@ -41,7 +43,9 @@ def resolve_compile(mode: str | None, device: torch.device, datamodule: Any = No
     if mode != "auto":
         return mode
     few_shapes = getattr(datamodule, "packing", False) is True or getattr(datamodule, "pad_to_multiple_of", None)
-    return "reduce-overhead" if device.type == "cuda" and few_shapes else None
+    # torch.compile on a GPU needs Triton (absent from Windows wheels): without it the step stays eager, not broken
+    has_triton = importlib.util.find_spec("triton") is not None
+    return "reduce-overhead" if device.type == "cuda" and few_shapes and has_triton else None
 
 
 def decoder_layers(backbone: torch.nn.Module) -> torch.nn.ModuleList:

@@ -74,12 +74,22 @@ def test_layers_scope_needs_decoder_layers():
         make_module(compile="default", compile_scope="blocks")
 
 
-def test_compile_auto_is_cuda_graphs_on_cuda_with_few_batch_shapes_and_eager_elsewhere(pair_files):
-    """model.compile='auto' (configs/gemma.yaml): CUDA graphs where they pay (a CUDA device, packed or bucketed
-    batches), nothing on a CPU or with batches of every length; a CPU fit builds no compiled backbone."""
+def test_compile_auto_is_cuda_graphs_on_cuda_with_few_batch_shapes_and_eager_elsewhere(pair_files, monkeypatch):
+    """model.compile='auto' (configs/gemma.yaml): CUDA graphs where they pay (a CUDA device with Triton, packed or
+    bucketed batches), nothing on a CPU, without Triton (Windows wheels) or with batches of every length; a CPU fit
+    builds no compiled backbone."""
+    import importlib.util
     from types import SimpleNamespace
 
     from dotlightning.model.compilation import resolve_compile
+
+    find_spec = importlib.util.find_spec
+    triton = {"installed": False}
+    monkeypatch.setattr(importlib.util, "find_spec",
+                        lambda name, *args: (object() if triton["installed"] else None) if name == "triton"
+                        else find_spec(name, *args))
+    assert resolve_compile("auto", torch.device("cuda"), SimpleNamespace(packing=True)) is None  # no Triton: eager
+    triton["installed"] = True
 
     cuda, cpu = torch.device("cuda"), torch.device("cpu")
     packed, bucketed, ragged = (SimpleNamespace(packing=True, pad_to_multiple_of=None),
