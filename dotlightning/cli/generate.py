@@ -54,7 +54,7 @@ def generate(
     prompt_style: Literal["tags", "chat"] | None = None,
     system_prompt: str | None = None,
     prompt_field: str = "prompt",
-    batch_size: int = 8,
+    batch_size: int = 16,
     max_new_tokens: int = 512,
     render: str | None = None,
     device: str = "auto",
@@ -81,7 +81,8 @@ def generate(
             an instruction-tuned base honestly needs ``chat``, its own template.
         system_prompt: System instruction; default: the adapter's, else "You are a DOT graph generator."
         prompt_field: Field of the input records that holds the description.
-        batch_size: Prompts per generation batch.
+        batch_size: Prompts per generation batch (16: on 2 CPU cores 13% faster than 8 for the same output,
+            docs/decoding.md).
         max_new_tokens: Token limit per graph (generation also stops once the graph's braces close).
         render: Directory for one SVG per prediction that Graphviz can lay out.
         device: auto (cuda if available), cpu or cuda.
