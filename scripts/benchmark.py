@@ -282,7 +282,8 @@ def run(argv: list[str] | None = None) -> dict[str, Any]:
         "device": torch.cuda.get_device_name(device) if device.type == "cuda" else "cpu",
         "base_model": hp.base_model, "shape": args.shape, "layers": module.model.get_base_model().config.num_hidden_layers,
         "quantization": hp.quantization, "target_modules": hp.target_modules, "lora_r": hp.lora_r,
-        "compile": module._compile_mode, "compile_setting": hp.compile, "compile_scope": hp.get("compile_scope"), "gradient_checkpointing": hp.gradient_checkpointing, "loss_kernel": hp.loss_kernel,
+        "compile": module._compile_mode, "compile_setting": hp.compile, "compile_scope": hp.get("compile_scope"),
+        "gradient_checkpointing": hp.gradient_checkpointing, "loss_kernel": hp.loss_kernel,
         "batch_size": data.batch_size, "accumulate_grad_batches": trainer.accumulate_grad_batches,
         "max_seq_length": data.max_seq_length, "packing": data.packing,
         "pack_length": data.pack_length if data.packing else None, "pad_to_multiple_of": data.pad_to_multiple_of,
@@ -310,7 +311,8 @@ def summary(result: dict[str, Any]) -> str:
             f"# {result['device']}, torch {result['torch']}: {result['base_model']}"
             f"{' as random ' + result['shape'] if result['shape'] else ''} ({result['layers']} layers, "
             f"{result['quantization']}), LoRA r{result['lora_r']} on {result['target_modules']}, compile "
-            f"{result['compile']} ({result['compile_scope']}), gradient checkpointing {result['gradient_checkpointing']}\n"
+            f"{result['compile']} ({result['compile_scope']}), gradient checkpointing "
+            f"{result['gradient_checkpointing']}\n"
             f"# batch {result['batch_size']} x accumulate {result['accumulate_grad_batches']}, max_seq_length "
             f"{result['max_seq_length']}, packing {result['packing']}; {result['warmup_steps']} warm-up + "
             f"{result['timed_steps']} timed optimizer steps\n"

@@ -20,9 +20,8 @@ test and generation (KV-cache decoding, a new shape every token) stay eager.
 
 from __future__ import annotations
 
-import importlib.util
-
 import functools
+import importlib.util
 from typing import Any, Callable, Literal
 
 import torch
@@ -35,7 +34,8 @@ CompileMode = Literal["auto", "default", "reduce-overhead"]
 def resolve_compile(mode: str | None, device: torch.device, datamodule: Any = None) -> str | None:
     """The compile mode a fit runs with. ``auto``: ``reduce-overhead`` (CUDA graphs) on a CUDA device when the training
     batches come in one shape (``data.packing``) or a few (``data.pad_to_multiple_of``) and Triton is installed, else
-    none: on a CPU, without Triton, or with batches of every length (each would compile), the step stays eager. Other values are used as given.
+    none: on a CPU, without Triton, or with batches of every length (each would compile), the step stays eager. Other
+    values are used as given.
 
     >>> resolve_compile("auto", torch.device("cpu")), resolve_compile("default", torch.device("cpu"))
     (None, 'default')
@@ -46,6 +46,12 @@ def resolve_compile(mode: str | None, device: torch.device, datamodule: Any = No
     # torch.compile on a GPU needs Triton (absent from Windows wheels): without it the step stays eager, not broken
     has_triton = importlib.util.find_spec("triton") is not None
     return "reduce-overhead" if device.type == "cuda" and few_shapes and has_triton else None
+
+
+def check_compile_scope(scope: str) -> None:
+    """Refuse a ``model.compile_scope`` other than ``layers`` or ``backbone`` (checked when the module is made)."""
+    if scope not in ("layers", "backbone"):
+        raise ValueError(f"model.compile_scope must be 'layers' or 'backbone', got {scope!r}. Fix: use one of those.")
 
 
 def decoder_layers(backbone: torch.nn.Module) -> torch.nn.ModuleList:
@@ -98,10 +104,9 @@ def compile_for_training(backbone: torch.nn.Module, mode: str, scope: CompileSco
     ``checkpointing``: gradient checkpointing is on. For ``backbone`` transformers' own checkpointing (already
     enabled on the model) is traced into the graph; for ``layers`` it moves into the compiled layer.
     """
+    check_compile_scope(scope)
     if scope == "backbone":
         return torch.compile(backbone, dynamic=False, mode=mode)
-    if scope != "layers":
-        raise ValueError(f"model.compile_scope must be 'layers' or 'backbone', got {scope!r}. Fix: use one of those.")
     layers = decoder_layers(backbone)
     if checkpointing and hasattr(torch._dynamo.config, "skip_fwd_side_effects_in_bwd_under_checkpoint"):
         # With the `kernels` package installed, transformers' hub-kernel layers set a context variable in forward: a

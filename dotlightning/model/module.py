@@ -22,7 +22,8 @@ from lightning.pytorch.utilities import rank_zero_warn
 
 from dotlightning.model.base_models import EMBEDDED_GEMMA3_270M, Quantization, bf16_supported, load_base_model, load_tokenizer
 from dotlightning.model.adapter_metadata import CheckpointMismatchError, check_adapter_base, prompt_metadata
-from dotlightning.model.compilation import CompileMode, CompileScope, compile_for_training, resolve_compile
+from dotlightning.model.compilation import (CompileMode, CompileScope, check_compile_scope, compile_for_training,
+                                             resolve_compile)
 from dotlightning.model.generation import generate_dot
 from dotlightning.model.loss import LossKernel, causal_lm_loss, check_loss_kernel
 from dotlightning.metrics.graph_metrics import DotGraphMetrics
@@ -120,9 +121,7 @@ class DotLoRAModule(L.LightningModule):
                              "GPU's memory in GiB, e.g. 8, or null to keep the config's batch and checkpointing")
         if compile not in (None, "auto", "default", "reduce-overhead"):
             raise ValueError(f"model.compile must be null, 'auto', 'default' or 'reduce-overhead', got {compile!r}")
-        if compile_scope not in ("layers", "backbone"):
-            raise ValueError(f"model.compile_scope must be 'layers' or 'backbone', got {compile_scope!r}. Fix: use one "
-                             "of those.")
+        check_compile_scope(compile_scope)
         check_loss_kernel(loss_kernel)  # a removed kernel (cce, liger) fails here, naming the valid ones
         target_modules = target_modules if isinstance(target_modules, str) else list(target_modules)
         self.save_hyperparameters({**locals(), "target_modules": target_modules}, ignore=["self", "__class__"])
