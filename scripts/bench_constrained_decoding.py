@@ -2,6 +2,13 @@
 
     python scripts/bench_constrained_decoding.py [--base_model tiny] [--batch 8] [--max_new_tokens 64] [--repeats 10]
     python scripts/bench_constrained_decoding.py --adapter adapters/gemma3-270m-dot --max_new_tokens 128 --repeats 2
+    python scripts/bench_constrained_decoding.py --device cuda --shape qwen2.5-coder-1.5b --base_model TOKENIZER_DIR \
+        --prompt_style chat --batch 16 --max_new_tokens 256 --repeats 5
+
+``--shape NAME`` decodes with random weights of that published shape (``scripts/random_shapes.py``) and the real
+tokenizer of ``--base_model``: on a GPU box without the weights, the grammar's cost per step is the tokenizer's, not
+the weights'. Random weights never finish a graph, so both modes run every pass; the grammar then walks a random
+path (long names and strings), not a typical graph's.
 
 Same prompts, same batch, greedy; the two modes alternate so that a busy machine slows both alike. Reports the
 median wall time per batch, the forward passes it took (prefill + one per new token, counted by a hook), and the
@@ -46,10 +53,15 @@ def main() -> None:
     parser.add_argument("--max_new_tokens", type=int, default=64)
     parser.add_argument("--repeats", type=int, default=10)
     parser.add_argument("--threads", type=int, default=None, help="torch.set_num_threads (default: torch's)")
+    parser.add_argument("--device", default="cpu", help="cpu or cuda (bf16 on cuda)")
+    parser.add_argument("--shape", default=None, help="random weights of this published shape (scripts/random_shapes.py)"
+                        " with --base_model's tokenizer")
+    parser.add_argument("--prompt_style", default="tags", choices=["tags", "chat"])
     args = parser.parse_args()
     if args.threads:
         torch.set_num_threads(args.threads)
-    fmt = PromptFormat()
+    device = torch.device(args.device)
+    fmt = PromptFormat(style=args.prompt_style)
     if args.adapter:
         from dotlightning.model.adapter_metadata import read_adapter_metadata
         from dotlightning.model.module import DotLoRAModule
@@ -59,17 +71,29 @@ def main() -> None:
         fmt = PromptFormat(style=metadata.get("prompt_style", "tags"), system=metadata.get("system_prompt") or DEFAULT_SYSTEM)
         module = DotLoRAModule(base_model=metadata.get("base_model") or args.base_model, quantization="none",
                                adapter=args.adapter)
-        module.build(torch.device("cpu"))
+        module.build(device)
         model, tokenizer = module.model, module.tokenizer
+    elif args.shape:
+        from random_shapes import build_base
+
+        tokenizer = load_tokenizer(args.base_model)
+        dtype = torch.bfloat16 if device.type == "cuda" else torch.float32
+        model = build_base(args.shape, device, dtype, None, "none", vocab_size=len(tokenizer))
+        model.config.use_cache = True
+        model.generation_config.eos_token_id = tokenizer.eos_token_id
+        model.generation_config.pad_token_id = tokenizer.pad_token_id
     else:
         tokenizer = load_tokenizer(args.base_model)
-        model = load_base_model(args.base_model, quantization="none")
+        model = load_base_model(args.base_model, quantization="none").to(device)
     prompts = (PROMPTS * (args.batch // len(PROMPTS) + 1))[: args.batch]
     ids = [fmt.encode(tokenizer, prompt)["input_ids"] for prompt in prompts]
     calls = [0]
     hooked = model.get_base_model() if hasattr(model, "get_base_model") else model  # peft's generate skips its forward
     hooked.register_forward_hook(lambda *_: calls.__setitem__(0, calls[0] + 1))
     run = dict(max_new_tokens=args.max_new_tokens, batch_size=args.batch)
+    sync = torch.cuda.synchronize if device.type == "cuda" else (lambda: None)
+    print(f"{args.shape or args.adapter or args.base_model} on {device} ({torch.cuda.get_device_name() if device.type == 'cuda' else 'cpu'}),"
+          f" vocabulary {len(tokenizer):,}, batch {args.batch} x {args.max_new_tokens} new tokens")
     for constrained in (False, True):  # warm-up: tokenizer conversion, grammar build, allocator
         generate_dot(model, tokenizer, ids, constrained=constrained, **run)
     results: dict[bool, list[tuple[float, float, int]]] = {False: [], True: []}
@@ -77,8 +101,10 @@ def main() -> None:
     for _ in range(args.repeats):
         for constrained in (False, True):
             calls[0] = 0
+            sync()
             start, cpu = time.perf_counter(), time.process_time()
             texts = generate_dot(model, tokenizer, ids, constrained=constrained, **run)
+            sync()
             results[constrained].append((time.perf_counter() - start, time.process_time() - cpu, calls[0]))
             parsed[constrained] = sum(parse_dot(text) is not None for text in texts)
     wall, cpu = {}, {}

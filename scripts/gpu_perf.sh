@@ -4,6 +4,8 @@
 #   bash scripts/gpu_perf.sh short NAME...         # short runs of the named variants (first 1,200 training pairs, 2
 #                                                  # warm-up + 6 timed optimizer steps; step 1's time is the compile)
 #   bash scripts/gpu_perf.sh fit NAME [ARGS]       # the 3-epoch fit of all training pairs (<= 1024 tokens), compile counted
+#   bash scripts/gpu_perf.sh constrained [ARGS]    # issue 17: grammar-constrained decoding's overhead on the GPU (random
+#                                                  # Qwen2.5-Coder-1.5B weights, its real tokenizer from .offline/tok)
 # Results: $OUT/short.jsonl / $OUT/fit.jsonl (one JSON line per run), $OUT/runs.log (every run's output), and the
 # profile's table ($OUT/profile.txt) for a NAME ending in -profile. Variants (overrides on configs/gemma.yaml, the seed's
 # recipe: nf4, LoRA r16/a32 on q,v, dropout 0 here as in benchmark_peers.py, lr 2e-4, 4 rows x accumulate 4):
@@ -17,6 +19,7 @@ OUT=${OUT:-/tmp/perf-out}; mkdir -p "$OUT"
 packed=(--data.packing true --data.pack_length 1024)
 ro=(--model.compile reduce-overhead)
 declare -A V=(
+  [default]="--model.compile auto"  # configs/gemma.yaml as shipped (compile auto, its scope and checkpointing)
   [eager]="--model.gradient_checkpointing false --model.compile null"
   [eager-gc]="--model.gradient_checkpointing true --model.compile null"
   [backbone]="--model.gradient_checkpointing false ${ro[*]} --model.compile_scope backbone"
@@ -64,6 +67,11 @@ for line in open(sys.argv[1]):
           f"{r['gradient_checkpointing']} | {r['batch_size']}x{r['accumulate_grad_batches']} | {r['tokens_per_s']:,.0f} | "
           f"{r['median_step_s']} | {r['steps'][0]['seconds']:.1f} | {r['peak_memory_gib']} |")
 EOF
+  ;;
+constrained)
+  mkdir -p /tmp/qwen-tok; [[ -e /tmp/qwen-tok/tokenizer.json ]] || tar -C /tmp/qwen-tok -xJf .offline/tok/qwen15.tar.xz
+  timeout 240 python3 scripts/bench_constrained_decoding.py --device cuda --shape qwen2.5-coder-1.5b --base_model /tmp/qwen-tok \
+    --prompt_style chat "$@" 2>&1 | grep -vi "warn" | tee -a "$OUT/constrained-gpu.txt"
   ;;
 fit)
   name=${1:?fit NAME [ARGS]}; shift
