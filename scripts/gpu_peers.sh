@@ -13,7 +13,7 @@
 set -uo pipefail
 cmd=${1:?usage: gpu_peers.sh setup|start|wait SECONDS}; shift
 R=/tmp/peers-out prefix=/tmp/offline
-STACKS=${STACKS:-unsloth,dl-packed-compiled,dl-packed,trl,dl-packed-compiled-gc,trl-liger,dl-compiled,dl-eager}
+STACKS=${STACKS:-unsloth,dl-default,dl-packed-compiled,dl-packed,trl,dl-packed-compiled-gc,trl-liger,dl-compiled,dl-eager}
 export DOTLIGHTNING_CACHE=$prefix/cache HF_HUB_OFFLINE=1 TRANSFORMERS_OFFLINE=1 TOKENIZERS_PARALLELISM=false
 export PYTHONUNBUFFERED=1 UNSLOTH_DISABLE_STATISTICS=1 HF_DATASETS_OFFLINE=1
 export PYTHONPATH="$prefix/site:$PWD${PYTHONPATH:+:$PYTHONPATH}"
