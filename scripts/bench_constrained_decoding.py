@@ -72,7 +72,7 @@ def main() -> None:
         module = DotLoRAModule(base_model=metadata.get("base_model") or args.base_model, quantization="none",
                                adapter=args.adapter)
         module.build(device)
-        model, tokenizer = module.model, module.tokenizer
+        model, tokenizer = module.model.merge_and_unload(), module.tokenizer  # as `generate` decodes (bf16, merged)
     elif args.shape:
         from random_shapes import build_base
 
@@ -88,8 +88,7 @@ def main() -> None:
     prompts = (PROMPTS * (args.batch // len(PROMPTS) + 1))[: args.batch]
     ids = [fmt.encode(tokenizer, prompt)["input_ids"] for prompt in prompts]
     calls = [0]
-    hooked = model.get_base_model() if hasattr(model, "get_base_model") else model  # peft's generate skips its forward
-    hooked.register_forward_hook(lambda *_: calls.__setitem__(0, calls[0] + 1))
+    model.register_forward_hook(lambda *_: calls.__setitem__(0, calls[0] + 1))
     run = dict(max_new_tokens=args.max_new_tokens, batch_size=args.batch)
     sync = torch.cuda.synchronize if device.type == "cuda" else (lambda: None)
     print(f"{args.shape or args.adapter or args.base_model} on {device} ({torch.cuda.get_device_name() if device.type == 'cuda' else 'cpu'}),"
