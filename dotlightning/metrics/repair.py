@@ -65,7 +65,7 @@ def _quote_bare_ids(graph: str) -> str:
         c = graph[i]
         if c == '"':
             j = _skip_string(graph, i)
-        elif c == "<" and last == "=":
+        elif c == "<":  # an HTML string wherever it stands (an attribute value, a node id): DOT has no other '<'
             j = _skip_html(graph, i)
         elif graph.startswith("/*", i):
             end = graph.find("*/", i + 2)
@@ -84,7 +84,7 @@ def _quote_bare_ids(graph: str) -> str:
             continue
         else:
             j = i
-            while (j < n and not graph[j].isspace() and graph[j] not in _PUNCTUATION and graph[j] != '"'
+            while (j < n and not graph[j].isspace() and graph[j] not in _PUNCTUATION and graph[j] not in '"<'
                    and not graph.startswith(_EDGE_OPS, j) and not graph.startswith(("/*", "//"), j)):
                 j += 1
             word = graph[i:j]

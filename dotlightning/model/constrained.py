@@ -69,6 +69,30 @@ def dot_grammar() -> str:
     return GRAMMAR_PATH.read_text(encoding="utf-8")
 
 
+_ID_RULE = "id: NAME | NUMERAL | unspaced_id\n"
+REPAIRABLE_NAMES = r"""
+// Decoding only: names with -, ., /, + or @ between letters or digits (`deploy-staging`, `scikit-learn`,
+// `raw.orders`, `SYN+ACK`). Graphviz rejects them unquoted, so dot.lark does too, but a model means the name as
+// written; repair_dot quotes each one after decoding. Without this the grammar steered such names into other valid
+// ones (`scikit-1`, read by Graphviz as two nodes). Each tail is its own lexeme, one separator and one run of name
+// characters, so that `a->b` and `a--b` still lex as name, edge operator, name: llguidance's lexer is greedy and
+// does not backtrack, and a single lexeme for the whole name would swallow the `-` of `->`.
+repairable_name: (NAME | NUMERAL) NAME_TAIL+
+NAME_TAIL: /[-.\/+@][A-Za-z_0-9\u0080-\U0010FFFF]+/
+"""
+
+
+def decoding_grammar() -> str:
+    """The grammar constrained decoding uses: ``dot.lark`` plus names that :func:`repair_dot` quotes.
+
+    Every text it accepts is a DOT graph once repaired (``generate_dot`` always repairs constrained output).
+    """
+    grammar = dot_grammar()
+    if _ID_RULE not in grammar:
+        raise RuntimeError(f"dot.lark no longer has the line {_ID_RULE.strip()!r} that decoding_grammar extends")
+    return grammar.replace(_ID_RULE, "id: NAME | NUMERAL | unspaced_id | repairable_name\n") + REPAIRABLE_NAMES
+
+
 _LLTOKENIZERS: dict[tuple[int, int], tuple[object, object]] = {}  # (id(tokenizer), n_vocab) -> (tokenizer, LLTokenizer)
 
 
@@ -218,7 +242,7 @@ class _Compiled:
     def __init__(self, tokenizer, vocab_width: int) -> None:
         llguidance = require_llguidance()
         self.lltok = ll_tokenizer(tokenizer, vocab_width)
-        self.matcher = llguidance.LLMatcher(self.lltok, llguidance.LLMatcher.grammar_from_lark(dot_grammar()),
+        self.matcher = llguidance.LLMatcher(self.lltok, llguidance.LLMatcher.grammar_from_lark(decoding_grammar()),
                                             log_level=0)
         if self.matcher.is_error():
             raise RuntimeError(f"the DOT grammar did not compile in llguidance: {self.matcher.get_error()}")

@@ -177,7 +177,8 @@ def generate_dot(
     ``temperature``: sample at this temperature instead of decoding greedily (best-of-n draws its candidates so; seed
     with ``torch.manual_seed`` for repeatable draws).
     ``repair``: quote bare IDs that DOT does not allow (``tidepool-core``) where that makes a rejected graph valid
-    (``repair.py``); a graph Graphviz accepts, or one beyond that repair, is returned as generated.
+    (``repair.py``); a graph Graphviz accepts, or one beyond that repair, is returned as generated. Constrained
+    output is always repaired: its grammar lets the model write such names (``constrained.decoding_grammar``).
     """
     if constrained:
         from dotlightning.model.constrained import require_llguidance
@@ -226,7 +227,8 @@ def generate_dot(
             )
         texts = tokenizer.batch_decode(generated[:, width:], skip_special_tokens=True)
         for index, text in zip(batch, texts):
-            outputs[index] = repair_dot(text) if repair else text
+            # constrained: always, since the decoding grammar admits names that only repair makes valid
+            outputs[index] = repair_dot(text) if repair or constrained else text
     if was_training:
         model.train()
     return outputs

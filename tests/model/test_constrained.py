@@ -14,6 +14,7 @@ from dotlightning.model.base_models import load_base_model, load_tokenizer
 from dotlightning.model.best_of_n import best_of_n, choose, prompt_names, rank
 from dotlightning.model.constrained import ConstrainedDecodingUnavailable, DotGrammarConstraint, grammar_rejects
 from dotlightning.metrics.dot import parse_dot
+from dotlightning.metrics.repair import repair_dot
 from dotlightning.model.generation import generate_dot
 from dotlightning.data.prompts import PromptFormat
 
@@ -79,6 +80,47 @@ def test_grammar_accepts_valid_dot_that_graphviz_parses(text):
 @pytest.mark.parametrize("text", INVALID.values(), ids=INVALID.keys())
 def test_grammar_rejects_invalid_dot(text):
     assert grammar_rejects(text) is not None
+
+
+REPAIRABLE = {  # what a model writes meaning the name as written; Graphviz needs it quoted
+    "hyphens": ("digraph { build -> deploy-staging }", 'digraph { build -> "deploy-staging" }'),
+    "dots and slashes": ("digraph { raw.orders -> etl/daily }", 'digraph { "raw.orders" -> "etl/daily" }'),
+    "glued edge operators": ("digraph{a->b-c->d}", 'digraph{a->"b-c"->d}'),
+    "undirected, glued": ("graph { a-b--c }", 'graph { "a-b"--c }'),
+    "attribute values": ("digraph { SYN+ACK -> x [label=tenant-a] }", 'digraph { "SYN+ACK" -> x [label="tenant-a"] }'),
+    "a leading numeral": ("digraph { 2-factor -> a@b }", 'digraph { "2-factor" -> "a@b" }'),
+    "beside an html id": ("digraph { <b>x</b> -> a-b }", 'digraph { <b>x</b> -> "a-b" }'),
+}
+
+
+def _decoding_rejects(text: str) -> str | None:
+    import llguidance
+
+    tokenizer = llguidance.LLTokenizer(llguidance.TokenizerWrapper(constrained._ByteTokens()))
+    matcher = llguidance.LLMatcher(tokenizer, llguidance.LLMatcher.grammar_from_lark(constrained.decoding_grammar()))
+    data = list(text.encode())
+    if matcher.validate_tokens(data) < len(data):
+        return "rejected"
+    matcher.consume_tokens(data)
+    return None if matcher.is_accepting() else "incomplete"
+
+
+@pytest.mark.parametrize("text, repaired", REPAIRABLE.values(), ids=REPAIRABLE.keys())
+def test_decoding_grammar_lets_the_model_write_names_that_repair_quotes(text, repaired):
+    assert parse_dot(text) is None and grammar_rejects(text) is not None  # not DOT as written: dot.lark says so
+    assert _decoding_rejects(text) is None
+    assert repair_dot(text) == repaired and parse_dot(repaired) is not None
+
+
+@pytest.mark.parametrize("text", ["digraph { a -- b }", "digraph { deploy- -> b }", "digraph { edge-case -> a }",
+                                  "graph { a -> b-c }"])
+def test_decoding_grammar_still_rejects_what_repair_cannot_fix(text):
+    assert _decoding_rejects(text) is not None
+
+
+@pytest.mark.parametrize("text", VALID.values(), ids=VALID.keys())
+def test_decoding_grammar_accepts_all_valid_dot(text):
+    assert _decoding_rejects(text) is None
 
 
 def test_a_line_comment_runs_to_the_end_of_its_line_even_when_it_holds_a_block_comment_opener():
@@ -190,7 +232,8 @@ def test_rows_are_steered_to_a_complete_graph_within_the_budget(tiny, prefix):
         ids.append(int(scores[0].argmax()))
         constraint.advance(torch.tensor([ids]))
     text = constraint.lltok.decode_bytes(ids).decode("utf-8")
-    assert constraint.done[0] and parse_dot(text) is not None, text
+    # as generate_dot returns it: repaired (the decoding grammar admits names such as `color+0` that repair quotes)
+    assert constraint.done[0] and parse_dot(repair_dot(text)) is not None, text
 
 
 def test_a_row_caught_in_a_loop_is_closed_at_once_not_cut_mid_graph(tiny):
