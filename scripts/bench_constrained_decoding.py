@@ -54,8 +54,8 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=10)
     parser.add_argument("--threads", type=int, default=None, help="torch.set_num_threads (default: torch's)")
     parser.add_argument("--device", default="cpu", help="cpu or cuda (bf16 on cuda)")
-    parser.add_argument("--shape", default=None, help="random weights of this published shape (scripts/random_shapes.py)"
-                        " with --base_model's tokenizer")
+    parser.add_argument("--shape", default=None,
+                        help="random weights of this published shape (random_shapes.py), --base_model's tokenizer")
     parser.add_argument("--prompt_style", default="tags", choices=["tags", "chat"])
     args = parser.parse_args()
     if args.threads:
@@ -91,7 +91,8 @@ def main() -> None:
     model.register_forward_hook(lambda *_: calls.__setitem__(0, calls[0] + 1))
     run = dict(max_new_tokens=args.max_new_tokens, batch_size=args.batch)
     sync = torch.cuda.synchronize if device.type == "cuda" else (lambda: None)
-    print(f"{args.shape or args.adapter or args.base_model} on {device} ({torch.cuda.get_device_name() if device.type == 'cuda' else 'cpu'}),"
+    where = torch.cuda.get_device_name() if device.type == "cuda" else "cpu"
+    print(f"{args.shape or args.adapter or args.base_model} on {device} ({where}),"
           f" vocabulary {len(tokenizer):,}, batch {args.batch} x {args.max_new_tokens} new tokens")
     for constrained in (False, True):  # warm-up: tokenizer conversion, grammar build, allocator
         generate_dot(model, tokenizer, ids, constrained=constrained, **run)
