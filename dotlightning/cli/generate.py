@@ -55,7 +55,7 @@ def generate(
     system_prompt: str | None = None,
     prompt_field: str = "prompt",
     batch_size: int = 16,
-    max_new_tokens: int = 512,
+    max_new_tokens: int = 1024,
     render: str | None = None,
     device: str = "auto",
     constrained: bool = False,

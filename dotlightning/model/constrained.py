@@ -69,28 +69,37 @@ def dot_grammar() -> str:
     return GRAMMAR_PATH.read_text(encoding="utf-8")
 
 
-_ID_RULE = "id: NAME | NUMERAL | unspaced_id\n"
-REPAIRABLE_NAMES = r"""
-// Decoding only: names with -, ., /, + or @ between letters or digits (`deploy-staging`, `scikit-learn`,
-// `raw.orders`, `SYN+ACK`). Graphviz rejects them unquoted, so dot.lark does too, but a model means the name as
-// written; repair_dot quotes each one after decoding. Without this the grammar steered such names into other valid
-// ones (`scikit-1`, read by Graphviz as two nodes). Each tail is its own lexeme, one separator and one run of name
-// characters, so that `a->b` and `a--b` still lex as name, edge operator, name: llguidance's lexer is greedy and
-// does not backtrack, and a single lexeme for the whole name would swallow the `-` of `->`.
+_REPAIRABLE = {  # dot.lark's line -> the decoding grammar's
+    "id: NAME | NUMERAL | unspaced_id\n": "id: NAME | NUMERAL | unspaced_id | repairable_name\n",
+    "d_operand: node_list | d_subgraph\n": "d_operand: node_list | d_subgraph | keyword_node\n",
+    "u_operand: node_list | u_subgraph\n": "u_operand: node_list | u_subgraph | keyword_node\n",
+}
+REPAIRABLE_RULES = r"""
+// Decoding only: what a model writes meaning a name as written, which Graphviz rejects unquoted (so dot.lark does
+// too) and repair_dot quotes after decoding. Without these the grammar steered the model into other, valid names
+// (`scikit-1`, which Graphviz reads as two nodes; `edge_process` for a node the prompt calls `edge`).
+// Names with -, ., /, + or @ between letters or digits (`deploy-staging`, `raw.orders`, `SYN+ACK`): each tail is its
+// own lexeme, one separator and one run of name characters, so that `a->b` and `a--b` still lex as name, edge
+// operator, name (llguidance's lexer is greedy and does not backtrack: one lexeme for the whole name would swallow
+// the `-` of `->`).
 repairable_name: (NAME | NUMERAL) NAME_TAIL+
 NAME_TAIL: /[-.\/+@][A-Za-z_0-9\u0080-\U0010FFFF]+/
+// A keyword as a lone node on either side of an edge operator (`sparrow -> edge`), where repair_dot quotes it.
+keyword_node: STRICT | GRAPH | DIGRAPH | NODE | EDGE
 """
 
 
 def decoding_grammar() -> str:
-    """The grammar constrained decoding uses: ``dot.lark`` plus names that :func:`repair_dot` quotes.
+    """The grammar constrained decoding uses: ``dot.lark`` plus the names :func:`repair_dot` quotes.
 
     Every text it accepts is a DOT graph once repaired (``generate_dot`` always repairs constrained output).
     """
     grammar = dot_grammar()
-    if _ID_RULE not in grammar:
-        raise RuntimeError(f"dot.lark no longer has the line {_ID_RULE.strip()!r} that decoding_grammar extends")
-    return grammar.replace(_ID_RULE, "id: NAME | NUMERAL | unspaced_id | repairable_name\n") + REPAIRABLE_NAMES
+    for line, extended in _REPAIRABLE.items():
+        if line not in grammar:
+            raise RuntimeError(f"dot.lark no longer has the line {line.strip()!r} that decoding_grammar extends")
+        grammar = grammar.replace(line, extended)
+    return grammar + REPAIRABLE_RULES
 
 
 _LLTOKENIZERS: dict[tuple[int, int], tuple[object, object]] = {}  # (id(tokenizer), n_vocab) -> (tokenizer, LLTokenizer)

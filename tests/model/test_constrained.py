@@ -90,6 +90,8 @@ REPAIRABLE = {  # what a model writes meaning the name as written; Graphviz need
     "attribute values": ("digraph { SYN+ACK -> x [label=tenant-a] }", 'digraph { "SYN+ACK" -> x [label="tenant-a"] }'),
     "a leading numeral": ("digraph { 2-factor -> a@b }", 'digraph { "2-factor" -> "a@b" }'),
     "beside an html id": ("digraph { <b>x</b> -> a-b }", 'digraph { <b>x</b> -> "a-b" }'),
+    "a keyword as a lone node": ("digraph { sparrow -> edge; edge /* c */ -> router }",
+                                 'digraph { sparrow -> "edge"; "edge" /* c */ -> router }'),
 }
 
 
@@ -113,7 +115,7 @@ def test_decoding_grammar_lets_the_model_write_names_that_repair_quotes(text, re
 
 
 @pytest.mark.parametrize("text", ["digraph { a -- b }", "digraph { deploy- -> b }", "digraph { edge-case -> a }",
-                                  "graph { a -> b-c }"])
+                                  "graph { a -> b-c }", "digraph { node, b -> c }", "digraph { subgraph -> a }"])
 def test_decoding_grammar_still_rejects_what_repair_cannot_fix(text):
     assert _decoding_rejects(text) is not None
 
