@@ -28,6 +28,7 @@ _VALID_ID = re.compile(r"[A-Za-z_\x80-\U0010ffff][\w\x80-\U0010ffff]*|-?(?:\.\d+
 _KEYWORDS = {"node", "edge", "graph", "digraph", "subgraph", "strict"}
 _PUNCTUATION = set("{}[];,=:")
 _EDGE_OPS = ("->", "--")
+_NAME_TAIL = re.compile(r"[-./+@][A-Za-z_0-9\x80-\U0010ffff]")  # constrained.py's NAME_TAIL, its start
 _COMMENTS_AND_SPACE = re.compile(r"(?:\s|//[^\n]*\n|/\*.*?\*/|(?<=\n)#[^\n]*)*", re.S)
 
 
@@ -58,6 +59,15 @@ def _skip_html(text: str, i: int) -> int:
     return len(text)
 
 
+def _word_end(graph: str, i: int) -> int:
+    """Index after the bare word that starts at ``i`` (up to blanks, punctuation, quotes, HTML, edge ops, comments)."""
+    n = len(graph)
+    while (i < n and not graph[i].isspace() and graph[i] not in _PUNCTUATION and graph[i] not in '"<'
+           and not graph.startswith(_EDGE_OPS, i) and not graph.startswith(("/*", "//"), i)):
+        i += 1
+    return i
+
+
 def _quote_bare_ids(graph: str) -> str:
     out: list[str] = []
     last = ""  # the last significant token emitted: an edge operator, a punctuation mark, or "word"
@@ -84,10 +94,12 @@ def _quote_bare_ids(graph: str) -> str:
             i += 1
             continue
         else:
-            j = i
-            while (j < n and not graph[j].isspace() and graph[j] not in _PUNCTUATION and graph[j] not in '"<'
-                   and not graph.startswith(_EDGE_OPS, j) and not graph.startswith(("/*", "//"), j)):
-                j += 1
+            j = _word_end(graph, i)
+            # `deploy -staging`: a tail glued on across blanks is part of the name (so constrained decoding's
+            # grammar reads it: constrained.decoding_grammar), quoted whole with the blanks
+            while ((k := _COMMENTS_AND_SPACE.match(graph, j).end()) > j and _NAME_TAIL.match(graph, k)
+                   and graph[i:j].lower() not in _KEYWORDS):
+                j = _word_end(graph, k)
             word = graph[i:j]
             next_is_op = graph.startswith(_EDGE_OPS, _COMMENTS_AND_SPACE.match(graph, j).end())
             keyword_as_node = word.lower() in _KEYWORDS and (last == "op" or next_is_op)

@@ -248,10 +248,11 @@ class _Compiled:
     that each row copies (building one compiles the grammar: ~20 ms, and a copy keeps the lexer states the earlier
     batches already built), the one-character closing tokens, and each token's bytes."""
 
-    def __init__(self, tokenizer, vocab_width: int) -> None:
+    def __init__(self, tokenizer, vocab_width: int, strict: bool = False) -> None:
         llguidance = require_llguidance()
         self.lltok = ll_tokenizer(tokenizer, vocab_width)
-        self.matcher = llguidance.LLMatcher(self.lltok, llguidance.LLMatcher.grammar_from_lark(decoding_grammar()),
+        grammar = dot_grammar() if strict else decoding_grammar()
+        self.matcher = llguidance.LLMatcher(self.lltok, llguidance.LLMatcher.grammar_from_lark(grammar),
                                             log_level=0)
         if self.matcher.is_error():
             raise RuntimeError(f"the DOT grammar did not compile in llguidance: {self.matcher.get_error()}")
@@ -281,13 +282,14 @@ class _Compiled:
         return self._braces
 
 
-_COMPILED: dict[tuple[int, int], tuple[object, _Compiled]] = {}
+_COMPILED: dict[tuple[int, int, bool], tuple[object, _Compiled]] = {}
 
 
-def _compiled(tokenizer, vocab_width: int) -> _Compiled:
-    cached = _COMPILED.get((id(tokenizer), vocab_width))
+def _compiled(tokenizer, vocab_width: int, strict: bool = False) -> _Compiled:
+    key = (id(tokenizer), vocab_width, strict)
+    cached = _COMPILED.get(key)
     if cached is None or cached[0] is not tokenizer:
-        cached = _COMPILED[(id(tokenizer), vocab_width)] = (tokenizer, _Compiled(tokenizer, vocab_width))
+        cached = _COMPILED[key] = (tokenizer, _Compiled(tokenizer, vocab_width, strict))
     return cached[1]
 
 
@@ -305,8 +307,10 @@ class DotGrammarConstraint(LogitsProcessor):
     tokens (padding, once the stopping criterion has finished it) are ignored.
     """
 
-    def __init__(self, tokenizer, batch_size: int, prompt_width: int, max_new_tokens: int) -> None:
+    def __init__(self, tokenizer, batch_size: int, prompt_width: int, max_new_tokens: int,
+                 strict: bool = False) -> None:
         self.llguidance = require_llguidance()
+        self.strict = strict  # dot.lark itself, without the names repair_dot quotes (decoding_grammar)
         self.tokenizer = tokenizer
         self.batch_size = batch_size
         self.prompt_width = prompt_width
@@ -320,7 +324,7 @@ class DotGrammarConstraint(LogitsProcessor):
         self.forced_steps = 0  # how many row-steps the budget steering decided (for measurement)
 
     def _build(self, vocab_width: int) -> None:
-        self.compiled = _compiled(self.tokenizer, vocab_width)
+        self.compiled = _compiled(self.tokenizer, vocab_width, self.strict)
         self.lltok = self.compiled.lltok
         self.matchers = [self.compiled.matcher.deep_copy() for _ in range(self.batch_size)]
         self.bitmask = self.llguidance.torch.allocate_token_bitmask(self.batch_size, vocab_width)

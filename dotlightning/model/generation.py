@@ -166,6 +166,7 @@ def generate_dot(
     constrained: bool = False,
     temperature: float | None = None,
     repair: bool = True,
+    strict_grammar: bool = False,
 ) -> list[str]:
     """Decode one completion per prompt, greedily by default (token ids already in the training prompt format).
 
@@ -178,7 +179,9 @@ def generate_dot(
     with ``torch.manual_seed`` for repeatable draws).
     ``repair``: quote bare IDs that DOT does not allow (``tidepool-core``) where that makes a rejected graph valid
     (``repair.py``); a graph Graphviz accepts, or one beyond that repair, is returned as generated. Constrained
-    output is always repaired: its grammar lets the model write such names (``constrained.decoding_grammar``).
+    output is always repaired: its grammar lets the model write such names (``constrained.decoding_grammar``); a row
+    whose repaired text still does not parse (seen only with random weights: ``3un3-x``, which Graphviz splits after
+    the numeral) is decoded again under ``dot.lark`` itself (``strict_grammar``), so every constrained row parses.
     """
     if constrained:
         from dotlightning.model.constrained import require_llguidance
@@ -208,7 +211,7 @@ def generate_dot(
         if constrained:
             from dotlightning.model.constrained import DotGrammarConstraint, GrammarComplete
 
-            constraint = DotGrammarConstraint(tokenizer, len(batch), width, max_new_tokens)
+            constraint = DotGrammarConstraint(tokenizer, len(batch), width, max_new_tokens, strict=strict_grammar)
             guidance = dict(logits_processor=LogitsProcessorList([constraint]),
                             stopping_criteria=StoppingCriteriaList([GrammarComplete(constraint),
                                                                     RepetitionStop(width, on_loop=constraint.wrap_up)]))
@@ -231,4 +234,14 @@ def generate_dot(
             outputs[index] = repair_dot(text) if repair or constrained else text
     if was_training:
         model.train()
+    if constrained and not strict_grammar:
+        from dotlightning.metrics.dot import parse_dot
+
+        retry = [i for i, text in enumerate(outputs) if parse_dot(text) is None]
+        if retry:
+            again = generate_dot(model, tokenizer, [prompt_ids[i] for i in retry], max_new_tokens=max_new_tokens,
+                                 batch_size=batch_size, constrained=True, temperature=temperature, repair=repair,
+                                 strict_grammar=True)
+            for index, text in zip(retry, again):
+                outputs[index] = text
     return outputs

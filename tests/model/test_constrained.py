@@ -172,6 +172,15 @@ def test_constrained_generation_always_parses_and_unconstrained_usually_does_not
     assert sum(parse_dot(text) is not None for text in free) <= len(PROMPTS) // 2
 
 
+def test_a_row_that_repair_cannot_make_valid_is_decoded_again_under_the_strict_grammar(tiny, monkeypatch):
+    model, tokenizer = tiny
+    monkeypatch.setattr(constrained, "_COMPILED", {})  # grammars are compiled once per tokenizer: start afresh
+    monkeypatch.setattr(constrained, "decoding_grammar", lambda: 'start: "digraph { a -> }"')  # beyond repair
+    texts = generate_dot(model, tokenizer, encode(tokenizer, PROMPTS[:3]), max_new_tokens=24, batch_size=3,
+                         constrained=True)
+    assert all(parse_dot(text) is not None and "a -> }" not in text for text in texts), texts
+
+
 def test_constrained_sampling_always_parses(tiny):
     model, tokenizer = tiny
     torch.manual_seed(0)
