@@ -287,13 +287,25 @@ def test_generate_command_constrained_and_best_of_n(tmp_path):
 
     prompts = tmp_path / "prompts.jsonl"
     prompts.write_text("".join(json.dumps({"prompt": p}) + "\n" for p in PROMPTS[:3]), encoding="utf-8")
-    for extra in (["--constrained", "true"], ["--constrained", "true", "--num_samples", "3"]):
+    # no flag: constrained on a CPU by default (--constrained auto)
+    for extra in ([], ["--constrained", "true"], ["--constrained", "true", "--num_samples", "3"]):
         out = tmp_path / "out.jsonl"
         main(["generate", "--input", str(prompts), "--output", str(out), "--adapter", "", "--base_model", "tiny",
               "--quantization", "none", "--max_new_tokens", "24", *extra])
         records = read_jsonl(out)
         assert [r["prompt"] for r in records] == PROMPTS[:3]
         assert all(parse_dot(r["prediction"]) is not None for r in records), records
+
+
+def test_generate_command_decodes_freely_when_told(tmp_path):
+    from dotlightning.cli.commands import main
+
+    prompts = tmp_path / "prompts.jsonl"
+    prompts.write_text("".join(json.dumps({"prompt": p}) + "\n" for p in PROMPTS), encoding="utf-8")
+    out = tmp_path / "out.jsonl"
+    main(["generate", "--input", str(prompts), "--output", str(out), "--adapter", "", "--base_model", "tiny",
+          "--quantization", "none", "--max_new_tokens", "24", "--constrained", "false"])
+    assert sum(parse_dot(r["prediction"]) is not None for r in read_jsonl(out)) <= len(PROMPTS) // 2  # random weights
 
 
 def test_validation_generates_under_the_grammar_when_asked(pair_files):
