@@ -95,7 +95,8 @@ def generate(
         temperature: Sampling temperature for num_samples > 1.
         seed: Random seed for num_samples > 1.
         repair: Quote bare names DOT does not allow unquoted (``build-image``, ``SYN+ACK``) where that makes a
-            rejected graph valid; false writes the model's text as generated.
+            rejected graph valid; false writes the model's text as generated (constrained output is always
+            repaired: its grammar admits exactly the names repair quotes).
     """
     from dotlightning.metrics.dot import extract_dot, render as render_dot
     from dotlightning.model.generation import generate_dot

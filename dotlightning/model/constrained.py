@@ -1,7 +1,8 @@
 """Grammar-constrained decoding: the model can only write text that Graphviz's grammar allows, and always finishes.
 
 Every step, each sequence's next-token scores are masked to the tokens that keep its text a prefix of a DOT graph
-(``dot.lark``, matched by llguidance: one matcher per batch row), and a row stops as soon as its graph is complete.
+(``dot.lark`` plus the names repair_dot quotes, :func:`decoding_grammar`; matched by llguidance, one matcher per
+batch row), and a row stops as soon as its graph is complete.
 
 Why llguidance and not xgrammar: measured on this CPU with the same grammar (docs/decoding.md,
 ``scripts/bench_grammar_libs.py``), llguidance computes a mask in ~10 us with the tests' 512-token vocabulary where
