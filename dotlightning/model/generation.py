@@ -16,6 +16,7 @@ from collections.abc import Iterator, Sequence
 import torch
 from transformers import LogitsProcessorList, StoppingCriteria, StoppingCriteriaList
 
+from dotlightning.metrics.dot import parse_dot
 from dotlightning.metrics.repair import repair_dot
 
 
@@ -232,11 +233,7 @@ def generate_dot(
         for index, text in zip(batch, texts):
             # constrained: always, since the decoding grammar admits names that only repair makes valid
             outputs[index] = repair_dot(text) if repair or constrained else text
-    if was_training:
-        model.train()
     if constrained and not strict_grammar:
-        from dotlightning.metrics.dot import parse_dot
-
         retry = [i for i, text in enumerate(outputs) if parse_dot(text) is None]
         if retry:
             again = generate_dot(model, tokenizer, [prompt_ids[i] for i in retry], max_new_tokens=max_new_tokens,
@@ -244,4 +241,6 @@ def generate_dot(
                                  strict_grammar=True)
             for index, text in zip(retry, again):
                 outputs[index] = text
+    if was_training:
+        model.train()
     return outputs
