@@ -8,7 +8,9 @@
 #                                                  # Qwen2.5-Coder-1.5B weights, its real tokenizer from .offline/tok)
 # Results: $OUT/short.jsonl / $OUT/fit.jsonl (one JSON line per run), $OUT/runs.log (every run's output), and the
 # profile's table ($OUT/profile.txt) for a NAME ending in -profile. Variants (overrides on configs/gemma.yaml, the seed's
-# recipe: nf4, LoRA r16/a32 on q,v, dropout 0 here as in benchmark_peers.py, lr 2e-4, 4 rows x accumulate 4):
+# recipe: nf4, LoRA r16/a32 on q,v, dropout 0 here as in benchmark_peers.py, lr 2e-4; packed rows of 1024 tokens, 4 rows
+# x accumulate 1 as in configs/gemma.yaml, ~15.6 examples an optimizer step; the -1x4 variants: 1 row x accumulate 4, the
+# same examples a step with a quarter of the activations):
 set -uo pipefail
 cmd=${1:?usage: gpu_perf.sh setup|short NAME...|fit NAME [ARGS]}; shift
 prefix=/tmp/offline
@@ -26,6 +28,8 @@ declare -A V=(
   [backbone-gc]="--model.gradient_checkpointing true ${ro[*]} --model.compile_scope backbone"
   [layers]="--model.gradient_checkpointing false ${ro[*]} --model.compile_scope layers"
   [layers-gc]="--model.gradient_checkpointing true ${ro[*]} --model.compile_scope layers"
+  [backbone-1x4]="--model.gradient_checkpointing false ${ro[*]} --model.compile_scope backbone --data.batch_size 1 --trainer.accumulate_grad_batches 4"
+  [layers-1x4]="--model.gradient_checkpointing false ${ro[*]} --model.compile_scope layers --data.batch_size 1 --trainer.accumulate_grad_batches 4"
   [layers-8x2]="--model.gradient_checkpointing false ${ro[*]} --model.compile_scope layers --data.batch_size 8 --trainer.accumulate_grad_batches 2"
   [layers-16x1]="--model.gradient_checkpointing false ${ro[*]} --model.compile_scope layers --data.batch_size 16 --trainer.accumulate_grad_batches 1"
   [layers-gc-16x1]="--model.gradient_checkpointing true ${ro[*]} --model.compile_scope layers --data.batch_size 16 --trainer.accumulate_grad_batches 1"
