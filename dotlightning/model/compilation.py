@@ -12,6 +12,9 @@ Gradient checkpointing then goes inside the compiled layer (``torch.utils.checkp
 is part of the compiled backward), the same in every transformers version (5.17 checkpoints in the layer's
 ``__call__``, 5.25 in its ``forward``); transformers' own per-layer flag is turned off so it does not checkpoint twice.
 
+``auto`` (the default, ``resolve_compile_scope``): ``layers`` without gradient checkpointing, where an H100 measured it
+(8 s to compile against 52 s, as fast after), ``backbone`` with checkpointing.
+
 Either way the compiled path is used by the training forward only: the returned callable is what ``causal_lm_loss``
 gets as ``backbone``. For ``layers`` it routes the layers through the compiled function for the length of that call
 (``nn.Module._compiled_call_impl``, what ``nn.Module.compile`` sets) and restores them afterwards, so validation,
@@ -70,8 +73,8 @@ def resolve_compile_scope(scope: str, checkpointing: bool, backbone: torch.nn.Mo
     """
     if scope != "auto":
         return scope
-    layers = getattr(backbone, "layers", None) if backbone is not None else torch.nn.ModuleList([torch.nn.Identity()])
-    has_layers = isinstance(layers, torch.nn.ModuleList) and len(layers) > 0
+    layers = getattr(backbone, "layers", None)
+    has_layers = backbone is None or (isinstance(layers, torch.nn.ModuleList) and len(layers) > 0)
     return "layers" if not checkpointing and has_layers else "backbone"
 
 
