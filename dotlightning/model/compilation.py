@@ -13,7 +13,8 @@ is part of the compiled backward), the same in every transformers version (5.17 
 ``__call__``, 5.25 in its ``forward``); transformers' own per-layer flag is turned off so it does not checkpoint twice.
 
 ``auto`` (the default, ``resolve_compile_scope``): ``layers`` without gradient checkpointing, where an H100 measured it
-(8 s to compile against 52 s, as fast after), ``backbone`` with checkpointing.
+(8 s to compile against 52 s, as fast after), ``backbone`` with checkpointing. (``model.compile: auto`` itself stays
+eager with checkpointing, ``resolve_compile``: the scope matters there only for a compile mode set by hand.)
 
 Either way the compiled path is used by the training forward only: the returned callable is what ``causal_lm_loss``
 gets as ``backbone``. For ``layers`` it routes the layers through the compiled function for the length of that call
@@ -34,11 +35,15 @@ CompileScope = Literal["auto", "layers", "backbone"]
 CompileMode = Literal["auto", "default", "reduce-overhead"]
 
 
-def resolve_compile(mode: str | None, device: torch.device, datamodule: Any = None) -> str | None:
+def resolve_compile(mode: str | None, device: torch.device, datamodule: Any = None,
+                    checkpointing: bool = False) -> str | None:
     """The compile mode a fit runs with. ``auto``: ``reduce-overhead`` (CUDA graphs) on a CUDA device when the training
-    batches come in one shape (``data.packing``) or a few (``data.pad_to_multiple_of``) and Triton is installed, else
-    none: on a CPU, without Triton, or with batches of every length (each would compile), the step stays eager. Other
-    values are used as given.
+    batches come in one shape (``data.packing``) or a few (``data.pad_to_multiple_of``), Triton is installed and
+    gradient checkpointing is off, else none: on a CPU, without Triton, or with batches of every length (each would
+    compile), the step stays eager. With checkpointing it stays eager too: compiled, the checkpointed step kept its
+    memory on the GPU (one H100, 2026-12-08, results/2026-12-08-h100-perf-2/: Gemma-2B shape, 4 x 1024 packed, 8.2-8.4
+    GiB against 9.1-9.3 GiB without checkpointing, where eager checkpointing keeps 3.3 GiB), so compiling would void the
+    memory that checkpointing is switched on for. Other values are used as given.
 
     >>> resolve_compile("auto", torch.device("cpu")), resolve_compile("default", torch.device("cpu"))
     (None, 'default')
@@ -48,7 +53,8 @@ def resolve_compile(mode: str | None, device: torch.device, datamodule: Any = No
     few_shapes = getattr(datamodule, "packing", False) is True or getattr(datamodule, "pad_to_multiple_of", None)
     # torch.compile on a GPU needs Triton (absent from Windows wheels): without it the step stays eager, not broken
     has_triton = importlib.util.find_spec("triton") is not None
-    return "reduce-overhead" if device.type == "cuda" and few_shapes and has_triton else None
+    compiles = device.type == "cuda" and few_shapes and has_triton and not checkpointing
+    return "reduce-overhead" if compiles else None
 
 
 def check_compile_scope(scope: str) -> None:

@@ -52,8 +52,9 @@ class DotLoRAModule(L.LightningModule):
         compile: ``torch.compile`` the transformer backbone for the training forward, with ``dynamic=False`` and this
             mode (``reduce-overhead`` adds CUDA graphs, which remove the eager step's host overhead on a GPU). Every
             batch shape compiles once, so pack (``data.packing``) or set ``data.pad_to_multiple_of`` (e.g. 64).
-            ``auto``: ``reduce-overhead`` on a CUDA device when the batches have one shape or a few, else none (a CPU
-            stays eager; ``compilation.resolve_compile``). Validation, test and generation stay eager. None: no
+            ``auto``: ``reduce-overhead`` on a CUDA device when the batches have one shape or a few and gradient
+            checkpointing is off, else none (a CPU stays eager; compiled, checkpointing kept its memory on the GPU:
+            ``compilation.resolve_compile``). Validation, test and generation stay eager. None: no
             compilation.
         compile_scope: What ``compile`` compiles (``compilation.py``): ``layers`` compiles one decoder layer that every
             layer reuses (regional compilation: the embedding, masks and final norm stay eager), ``backbone`` the
@@ -167,7 +168,7 @@ class DotLoRAModule(L.LightningModule):
         from peft import LoraConfig, PeftModel, get_peft_model
 
         hp = self.hparams
-        self._compile_mode = resolve_compile(hp.compile, device, datamodule)
+        self._compile_mode = resolve_compile(hp.compile, device, datamodule, hp.gradient_checkpointing)
         compile_mode = self._compile_mode
         torch.backends.cuda.enable_cudnn_sdp(hp.cudnn_attention)  # a global switch; a no-op on CPU
         if base is None:

@@ -92,8 +92,9 @@ def test_compile_scope_auto_compiles_layers_without_checkpointing_and_the_backbo
 
 def test_compile_auto_is_cuda_graphs_on_cuda_with_few_batch_shapes_and_eager_elsewhere(pair_files, monkeypatch):
     """model.compile='auto' (configs/gemma.yaml): CUDA graphs where they pay (a CUDA device with Triton, packed or
-    bucketed batches), nothing on a CPU, without Triton (Windows wheels) or with batches of every length; a CPU fit
-    builds no compiled backbone."""
+    bucketed batches, no gradient checkpointing), nothing on a CPU, without Triton (Windows wheels), with batches of
+    every length or with checkpointing (its memory would be lost); a CPU fit builds no compiled backbone, and the module
+    hands its checkpointing setting to the decision."""
     import importlib.util
     from types import SimpleNamespace
 
@@ -115,6 +116,14 @@ def test_compile_auto_is_cuda_graphs_on_cuda_with_few_batch_shapes_and_eager_els
     assert resolve_compile("auto", cuda, ragged) is None and resolve_compile("auto", cuda, None) is None
     assert resolve_compile("auto", cpu, packed) is None
     assert resolve_compile("default", cpu, ragged) == "default" and resolve_compile(None, cuda, packed) is None
+    # with gradient checkpointing auto stays eager (compiled, the checkpointed step kept its memory on an H100)
+    assert resolve_compile("auto", cuda, packed, checkpointing=True) is None
+    assert resolve_compile("reduce-overhead", cuda, packed, checkpointing=True) == "reduce-overhead"
     module = make_module(compile="auto")
     module.build(cpu, datamodule=make_data(module, pair_files, packing=True, pack_length=256))
     assert module._compile_mode is None and module._compiled_backbone is None
+    import dotlightning.model.module as module_py
+    seen = []
+    monkeypatch.setattr(module_py, "resolve_compile", lambda *args: seen.append(args) or None)
+    make_module(compile="auto", gradient_checkpointing=True).build(cpu)
+    assert seen and seen[0][-1] is True
