@@ -4,6 +4,8 @@
 #   bash scripts/gpu_perf.sh short NAME...         # short runs of the named variants (first 1,200 training pairs, 2
 #                                                  # warm-up + 6 timed optimizer steps; step 1's time is the compile)
 #   bash scripts/gpu_perf.sh fit NAME [ARGS]       # the 3-epoch fit of all training pairs (<= 1024 tokens), compile counted
+#   bash scripts/gpu_perf.sh varlen                # model.packed_attention varlen: FlashAttention-2 against the dense
+#                                                  # reference, then one attention fwd+bwd against sdpa's packed mask
 #   bash scripts/gpu_perf.sh constrained [ARGS]    # issue 17: grammar-constrained decoding's overhead on the GPU (random
 #                                                  # Qwen2.5-Coder-1.5B weights, its real tokenizer from .offline/tok)
 # Results: $OUT/short.jsonl / $OUT/fit.jsonl (one JSON line per run), $OUT/runs.log (every run's output), and the
@@ -35,6 +37,9 @@ declare -A V=(
   [layers-gc-16x1]="--model.gradient_checkpointing true ${ro[*]} --model.compile_scope layers --data.batch_size 16 --trainer.accumulate_grad_batches 1"
   [layers-flex]="--model.gradient_checkpointing false ${ro[*]} --model.compile_scope layers --model.attn_implementation flex_attention"
   [layers-default]="--model.gradient_checkpointing false --model.compile default --model.compile_scope layers"
+  # model.packed_attention varlen: FlashAttention-2 from cu_seqlens instead of sdpa's packed mask (run `varlen` first)
+  [layers-varlen]="--model.gradient_checkpointing false ${ro[*]} --model.compile_scope layers --model.packed_attention varlen"
+  [eager-gc-varlen]="--model.gradient_checkpointing true --model.compile null --model.packed_attention varlen"
 )
 common=(python3 scripts/benchmark.py --config configs/gemma.yaml --shape gemma-2b --model.base_model /tmp/gemma3-tok
         --data.prompt_style tags --model.lora_dropout 0.0 --data.max_seq_length 1024 "${packed[@]}")
@@ -71,6 +76,9 @@ for line in open(sys.argv[1]):
           f"{r['gradient_checkpointing']} | {r['batch_size']}x{r['accumulate_grad_batches']} | {r['tokens_per_s']:,.0f} | "
           f"{r['median_step_s']} | {r['steps'][0]['seconds']:.1f} | {r['peak_memory_gib']} |")
 EOF
+  ;;
+varlen)
+  timeout 120 python3 scripts/check_varlen_attention.py "$@" 2>&1 | grep -vi "warn" | tee -a "$OUT/varlen-check.jsonl"
   ;;
 constrained)
   mkdir -p /tmp/qwen-tok; [[ -e /tmp/qwen-tok/tokenizer.json ]] || tar -C /tmp/qwen-tok -xJf .offline/tok/qwen15.tar.xz

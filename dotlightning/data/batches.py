@@ -66,7 +66,7 @@ def collate(examples: list[dict[str, Any]], pad_id: int, pad_to_multiple_of: int
 
 
 def collate_packed(rows: list[list[dict[str, Any]]], pad_id: int, pack_length: int,
-                   batch_size: int) -> dict[str, Any]:
+                   batch_size: int, max_segments: int | None = None) -> dict[str, Any]:
     """Pack rows of whole examples into one fixed-shape batch [batch_size, pack_length] (``data.packing``).
 
     Each row holds whole examples back to back, then padding; missing rows (the last batch of an epoch) are all
@@ -82,6 +82,11 @@ def collate_packed(rows: list[list[dict[str, Any]]], pad_id: int, pack_length: i
     (``masking_utils.find_packed_sequence_indices``; flash_attention_2 takes the varlen path from the same ids).
     ``examples`` is the number of examples in the batch (varies from batch to batch); the per-example text fields
     (``id``, ``prompt``, ...) are flat lists in row order.
+
+    ``max_segments``: also add ``cu_seqlens`` (int32, ``[max_segments + 1]``), where every segment (each example, and
+    the padding of each row) starts in the batch flattened to one row of ``batch_size * pack_length`` tokens, then the
+    total, repeated up to the fixed length (empty trailing segments): what variable-length attention takes
+    (``model.packed_attention: varlen``), the same shape every batch so a compiled step meets one shape.
     """
     if len(rows) > batch_size:
         raise ValueError(f"collate_packed: {len(rows)} rows for batch_size={batch_size}")
@@ -90,9 +95,11 @@ def collate_packed(rows: list[list[dict[str, Any]]], pad_id: int, pack_length: i
     attention_mask = torch.zeros((batch_size, pack_length), dtype=torch.long)
     position_ids = torch.arange(pack_length, dtype=torch.long).repeat(batch_size, 1)
     flat: list[dict[str, Any]] = []
+    starts: list[int] = []
     for row, examples in enumerate(rows):
         start = 0
         for e in examples:
+            starts.append(row * pack_length + start)
             n = len(e["input_ids"])
             if start + n > pack_length:
                 raise ValueError(f"collate_packed: row {row} holds {start + n} tokens, more than pack_length="
@@ -105,9 +112,18 @@ def collate_packed(rows: list[list[dict[str, Any]]], pad_id: int, pack_length: i
             start += n
             flat.append(e)
         position_ids[row, start:] = torch.arange(pack_length - start, dtype=torch.long)  # padding: its own segment
+        if start < pack_length:
+            starts.append(row * pack_length + start)
     batch: dict[str, Any] = {"input_ids": input_ids, "attention_mask": attention_mask, "labels": labels,
                              "position_ids": position_ids, "examples": len(flat),
                              "num_labelled": int((labels[:, 1:] != IGNORE_INDEX).sum())}
+    if max_segments is not None:
+        total = batch_size * pack_length
+        starts += [row * pack_length for row in range(len(rows), batch_size)]  # missing rows: one padding segment
+        if len(starts) > max_segments:
+            raise ValueError(f"collate_packed: {len(starts)} segments in a batch, more than max_segments={max_segments}. "
+                             "Fix: pass the largest count of the packing (the data module does)")
+        batch["cu_seqlens"] = torch.tensor(starts + [total] * (max_segments + 1 - len(starts)), dtype=torch.int32)
     for key in ("prompt_ids", "prompt", "completion", "kind", "source", "id"):
         batch[key] = [e[key] for e in flat]
     return batch

@@ -356,9 +356,12 @@ class DotDataModule(L.LightningDataModule):
 
     def train_dataloader(self) -> ResumableDataLoader:
         if self.packing:
+            sampler = self._train_sampler()
+            # segments of a batch: each row's examples and its padding (model.packed_attention: varlen)
+            per_row = max((len(row) for row in sampler.rows), default=0) + 1
             collate_fn = functools.partial(collate_packed, pad_id=self.pad_id, pack_length=self.pack_length,
-                                           batch_size=self.batch_size)
-            return ResumableDataLoader(PackedRows(self.datasets["train"]), GroupedBatchSampler(self._train_sampler()),
+                                           batch_size=self.batch_size, max_segments=self.batch_size * per_row)
+            return ResumableDataLoader(PackedRows(self.datasets["train"]), GroupedBatchSampler(sampler),
                                        collate_fn=collate_fn, num_workers=self.num_workers)
         return ResumableDataLoader(self.datasets["train"], GroupedBatchSampler(self._train_sampler()),
                                    collate_fn=self._collate(), num_workers=self.num_workers)

@@ -39,8 +39,10 @@ import torch.nn.functional as F
 from torch import Tensor
 
 from dotlightning.data.prompts import IGNORE_INDEX
+from dotlightning.model import varlen_attention
 
 LossKernel = Literal["auto", "chunked", "fused"]
+PackedAttention = Literal["sdpa", "varlen"]
 REMOVED_LOSS_KERNELS = ("cce", "cce-exact", "liger")  # measured, slower than fused, removed (docs/performance.md)
 
 # Upper bound on logits elements per chunk when chunk_size is not given: 2**26 fp32 values is 256 MiB,
@@ -342,7 +344,8 @@ def _backbone_and_head(model: torch.nn.Module) -> tuple[torch.nn.Module, torch.n
 
 
 def causal_lm_loss(model: torch.nn.Module, batch: Mapping[str, Tensor], *, chunk_size: int | None = None,
-                   backbone: torch.nn.Module | None = None, kernel: LossKernel = "chunked") -> Tensor:
+                   backbone: torch.nn.Module | None = None, kernel: LossKernel = "chunked",
+                   packed_attention: PackedAttention = "sdpa") -> Tensor:
     """The project's training loss: backbone forward (LM head bypassed), then completion_cross_entropy.
 
     ``batch`` needs ``input_ids``, ``attention_mask`` and ``labels`` ([B, T], labels -100 where ignored),
@@ -358,11 +361,17 @@ def causal_lm_loss(model: torch.nn.Module, batch: Mapping[str, Tensor], *, chunk
     attend to each other. Flash-attention kernels find packed sequences only in a single flattened row
     (``modeling_flash_attention_utils._is_packed_sequence`` needs batch size 1), so for them the rows are joined into
     one [1, B*T] row (each row starts a new segment at position 0) and the hidden states split back.
+
+    ``packed_attention="varlen"`` (``model.packed_attention``): packed rows go through variable-length flash
+    attention from the batch's ``cu_seqlens`` instead of a mask (``varlen_attention.py``); unpacked batches are
+    unaffected.
     """
     own_backbone, head, config = _backbone_and_head(model)
     backbone = own_backbone if backbone is None else backbone
     position_ids = batch.get("position_ids")
-    if position_ids is not None:  # packed rows: the position ids alone delimit the examples
+    if position_ids is not None and packed_attention == "varlen":
+        hidden = _varlen_forward(backbone, config, batch["input_ids"], position_ids, batch.get("cu_seqlens"))
+    elif position_ids is not None:  # packed rows: the position ids alone delimit the examples
         hidden = _packed_forward(backbone, config, batch["input_ids"], position_ids)
     else:
         hidden = backbone(input_ids=batch["input_ids"], attention_mask=batch.get("attention_mask"),
@@ -389,6 +398,20 @@ def _packed_forward(backbone: torch.nn.Module, config: Any, input_ids: Tensor, p
     hidden = backbone(input_ids=input_ids, position_ids=position_ids, attention_mask=None,
                       use_cache=False).last_hidden_state
     return hidden.reshape(*shape, hidden.shape[-1])
+
+
+def _varlen_forward(backbone: torch.nn.Module, config: Any, input_ids: Tensor, position_ids: Tensor,
+                    cu_seqlens: Tensor | None) -> Tensor:
+    """Backbone hidden states [B, T, H] of packed rows through variable-length attention (``varlen_attention.py``)."""
+    if cu_seqlens is None:
+        raise ValueError("model.packed_attention='varlen': the packed batch has no cu_seqlens. Fix: build batches with "
+                         "DotDataModule (data.packing true), or collate_packed(..., max_segments=...)")
+    varlen_attention.register()
+    length = input_ids.shape[1]
+    with varlen_attention.attention_implementation(config, varlen_attention.NAME):
+        return backbone(input_ids=input_ids, position_ids=position_ids, attention_mask=None, use_cache=False,
+                        cu_seq_lens_q=cu_seqlens, cu_seq_lens_k=cu_seqlens, max_length_q=length,
+                        max_length_k=length).last_hidden_state
 
 
 def naive_causal_lm_loss(model: torch.nn.Module, batch: Mapping[str, Tensor]) -> Tensor:

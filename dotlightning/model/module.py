@@ -25,7 +25,7 @@ from dotlightning.model.adapter_metadata import CheckpointMismatchError, check_a
 from dotlightning.model.compilation import (CompileMode, CompileScope, check_compile_scope, compile_for_training,
                                              resolve_compile, resolve_compile_scope)
 from dotlightning.model.generation import generate_dot
-from dotlightning.model.loss import LossKernel, causal_lm_loss, check_loss_kernel
+from dotlightning.model.loss import LossKernel, PackedAttention, causal_lm_loss, check_loss_kernel
 from dotlightning.metrics.graph_metrics import DotGraphMetrics
 
 class DotLoRAModule(L.LightningModule):
@@ -38,6 +38,10 @@ class DotLoRAModule(L.LightningModule):
             (QLoRA); ``none`` keeps it in ``dtype``.
         dtype: Compute dtype. ``auto`` picks bf16 where the device supports it, else fp32; never fp16 (Gemma overflows).
         attn_implementation: Attention kernel passed to transformers (``sdpa`` or ``eager``); None keeps the model's.
+        packed_attention: How packed training rows (``data.packing``) keep each example's attention to itself.
+            ``sdpa``: the model's attention with transformers' per-example mask. ``varlen``: FlashAttention-2's
+            variable-length kernel from the batch's ``cu_seqlens``, no mask (``varlen_attention.py``), for the
+            training forward only; experimental: tested on CPU against ``sdpa``, not yet run on a GPU.
         trust_remote_code: Allow code from the model repository to run. Off unless you trust the repository.
         lora_r: LoRA rank.
         lora_alpha: LoRA scaling numerator (the update is scaled by alpha / r).
@@ -90,6 +94,7 @@ class DotLoRAModule(L.LightningModule):
         quantization: Quantization = "nf4",
         dtype: Literal["auto", "bfloat16", "float32"] = "auto",
         attn_implementation: str | None = "sdpa",
+        packed_attention: PackedAttention = "sdpa",
         trust_remote_code: bool = False,
         lora_r: int = 16,
         lora_alpha: int = 32,
@@ -126,6 +131,9 @@ class DotLoRAModule(L.LightningModule):
             raise ValueError(f"model.compile must be null, 'auto', 'default' or 'reduce-overhead', got {compile!r}")
         check_compile_scope(compile_scope)
         check_loss_kernel(loss_kernel)  # a removed kernel (cce, liger) fails here, naming the valid ones
+        if packed_attention not in ("sdpa", "varlen"):
+            raise ValueError(f"model.packed_attention must be 'sdpa' or 'varlen', got {packed_attention!r}. "
+                             "Fix: use one of those")
         target_modules = target_modules if isinstance(target_modules, str) else list(target_modules)
         self.save_hyperparameters({**locals(), "target_modules": target_modules}, ignore=["self", "__class__"])
         if constrained_decoding:
@@ -274,7 +282,8 @@ class DotLoRAModule(L.LightningModule):
         if self._compile_mode == "reduce-overhead":
             torch.compiler.cudagraph_mark_step_begin()  # a new step: the last step's graph outputs may be overwritten
         loss = causal_lm_loss(self.model, batch, chunk_size=self.hparams.loss_chunk_size,
-                              backbone=self._compiled_backbone, kernel=self.hparams.loss_kernel)
+                              backbone=self._compiled_backbone, kernel=self.hparams.loss_kernel,
+                              packed_attention=self.hparams.packed_attention)
         if self.hparams.skip_nonfinite_loss and not bool(torch.isfinite(loss.detach())):
             self._skipped_nonfinite = getattr(self, "_skipped_nonfinite", 0) + 1
             self.log("train/skipped_nonfinite", float(self._skipped_nonfinite), batch_size=1)

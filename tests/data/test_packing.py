@@ -181,6 +181,59 @@ def test_rows_joined_into_one_row_as_flash_kernels_need_give_the_same_hidden_sta
 # Batch layout
 
 
+@pytest.mark.parametrize("sliding_window", [8, 2048])
+def test_varlen_attention_from_cu_seqlens_gives_the_mask_paths_loss_and_lora_gradients(tokenizer, train_file,
+                                                                                       sliding_window):
+    """model.packed_attention='varlen': the training forward switches to varlen attention (on CPU its dense
+    reference; on CUDA FlashAttention-2) fed with the batch's cu_seqlens, builds no mask, and gives sdpa's loss and
+    gradients, with a sliding window shorter than the examples and with one longer; the model's own attention is back
+    afterwards (validation and generation use it)."""
+    from dotlightning.model import varlen_attention
+
+    data = make_data(tokenizer, train_file)
+    module = packed_module(tokenizer, "sdpa", sliding_window)
+    packed = next(iter(data.train_dataloader()))
+    assert max(len(e) for e in data._train_sampler().rows) + 1 == (packed["cu_seqlens"].numel() - 1) // 2
+    sdpa_loss, sdpa_grads = loss_and_grads(module, packed)
+    module.zero_grad(set_to_none=True)
+    config = module.model.get_base_model().config
+    seen = []
+    original = varlen_attention.varlen_attention
+    with pytest.MonkeyPatch.context() as patch:  # spy: the varlen function really runs, once per layer
+        patch.setattr(varlen_attention, "varlen_attention", lambda *a, **k: seen.append(a[3]) or original(*a, **k))
+        loss = causal_lm_loss(module.model, packed, packed_attention="varlen")
+    loss.backward()
+    assert len(seen) == 2 and all(cu is packed["cu_seqlens"] for cu in seen)
+    assert config._attn_implementation == "sdpa"
+    torch.testing.assert_close(loss.detach(), sdpa_loss, rtol=1e-4, atol=1e-6)
+    for name, grad in sdpa_grads.items():
+        torch.testing.assert_close(lora_grads(module)[name], grad, rtol=1e-4, atol=1e-7, msg=name)
+
+
+def test_varlen_attention_needs_cu_seqlens_and_says_how_to_get_them(tokenizer, train_file):
+    data = make_data(tokenizer, train_file)
+    module = packed_module(tokenizer, "sdpa", 8)
+    batch = {k: v for k, v in next(iter(data.train_dataloader())).items() if k != "cu_seqlens"}
+    with pytest.raises(ValueError, match="no cu_seqlens. Fix"):
+        causal_lm_loss(module.model, batch, packed_attention="varlen")
+    with pytest.raises(ValueError, match="packed_attention must be 'sdpa' or 'varlen'.*Fix"):
+        DotLoRAModule(base_model="tiny", packed_attention="flash")
+
+
+def test_cu_seqlens_mark_every_example_and_each_rows_padding_at_a_fixed_length():
+    examples = [{"input_ids": [5] * n, "labels": [5] * n, "prompt_ids": [5], "prompt": "p", "completion": "c",
+                 "kind": "k", "source": "s", "id": str(n)} for n in (3, 2, 4)]
+    batch = collate_packed([examples[:2], examples[2:]], pad_id=0, pack_length=8, batch_size=3, max_segments=9)
+    # row 0: 0-3, 3-5, padding 5-8; row 1: 8-12, padding 12-16; row 2 (missing): 16-24; then empty segments
+    assert batch["cu_seqlens"].tolist() == [0, 3, 5, 8, 12, 16, 24, 24, 24, 24]
+    assert batch["cu_seqlens"].dtype == torch.int32
+    full = collate_packed([[examples[0], examples[2]]], pad_id=0, pack_length=7, batch_size=1, max_segments=2)
+    assert full["cu_seqlens"].tolist() == [0, 3, 7]  # a full row has no padding segment
+    with pytest.raises(ValueError, match="more than max_segments=2. Fix"):
+        collate_packed([examples], pad_id=0, pack_length=9, batch_size=1, max_segments=2)
+    assert "cu_seqlens" not in collate_packed([examples], pad_id=0, pack_length=9, batch_size=1)
+
+
 def test_position_ids_restart_labels_stay_per_example_and_the_shape_is_fixed(tokenizer, train_file):
     data = make_data(tokenizer, train_file, batch_size=3, pack_length=200)
     by_id = {e["id"]: e for e in data.datasets["train"].examples}

@@ -23,12 +23,13 @@ def randomize_lora_b(module) -> None:
                 parameter.copy_(torch.randn(parameter.shape, generator=generator) * 0.05)
 
 
-@pytest.mark.parametrize("checkpointing", [False, True])
-def test_layers_scope_compiles_one_layer_for_all_and_matches_eager(pair_files, checkpointing):
+@pytest.mark.parametrize("checkpointing, packed_attention", [(False, "sdpa"), (True, "sdpa"), (False, "varlen")])
+def test_layers_scope_compiles_one_layer_for_all_and_matches_eager(pair_files, checkpointing, packed_attention):
     """Inductor on CPU (scalar kernels: a faster cold compile). The tiny model's two layers are of one kind, so the
     compiled layer is traced once and reused (a recompile per layer would make a 2B model's compile as long as the
     whole backbone's); loss and every LoRA gradient equal the eager step's on two packed batches; the layers are
-    eager again outside the training forward (validation and generation must not compile)."""
+    eager again outside the training forward (validation and generation must not compile). With
+    ``packed_attention='varlen'`` the compiled step (varlen attention from cu_seqlens, no mask) equals eager sdpa's."""
     import torch._dynamo
     import torch._inductor.config
     from torch._dynamo.utils import counters
@@ -51,7 +52,8 @@ def test_layers_scope_compiles_one_layer_for_all_and_matches_eager(pair_files, c
             eager_loss.backward()
             eager_grads = lora_grads(module)
             module.zero_grad(set_to_none=True)
-            loss = causal_lm_loss(module.model, batch, backbone=module._compiled_backbone)
+            loss = causal_lm_loss(module.model, batch, backbone=module._compiled_backbone,
+                                  packed_attention=packed_attention)
             loss.backward()
             graphs.append(counters["stats"]["unique_graphs"])
             assert all(layer._compiled_call_impl is None for layer in layers), "layers left compiled after training"
