@@ -4,7 +4,9 @@
     python scripts/bench_cpu_decode.py --base_model tiny --batches 2,4 --prompt_tokens 16 --new_tokens 8
 
 Random prompt token ids of one length, greedy, ``min_new_tokens == max_new_tokens`` so every row decodes the same
-number of steps; prefill is one forward pass over the prompts, a decode step is (generate - prefill) / (steps - 1).
+number of steps; prefill is one forward pass over the prompts (after an untimed one), a decode step is
+(generate - prefill) / (steps - 1): a difference of two timings, so on a busy machine or with very few steps it can
+come out near zero or below.
 The numbers in docs/decoding.md ("CPU time of the default adapter") came from this measurement on 2 idle cores.
 """
 
@@ -34,6 +36,7 @@ def main(argv: list[str] | None = None) -> list[dict]:
     for batch in (int(b) for b in args.batches.split(",")):
         ids = torch.randint(100, min(20_000, vocab), (batch, args.prompt_tokens), generator=torch.Generator().manual_seed(0))
         with torch.no_grad():
+            model(ids)  # warm-up: the first call of a shape pays one-time costs that would land in prefill
             start = time.perf_counter()
             model(ids)
             prefill = time.perf_counter() - start

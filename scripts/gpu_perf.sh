@@ -37,6 +37,8 @@ declare -A V=(
   [layers-gc-16x1]="--model.gradient_checkpointing true ${ro[*]} --model.compile_scope layers --data.batch_size 16 --trainer.accumulate_grad_batches 1"
   [layers-flex]="--model.gradient_checkpointing false ${ro[*]} --model.compile_scope layers --model.attn_implementation flex_attention"
   [layers-default]="--model.gradient_checkpointing false --model.compile default --model.compile_scope layers"
+  # compiled checkpointing kept its memory under reduce-overhead (2026-12-08): without CUDA graphs, does it too?
+  [layers-gc-default]="--model.gradient_checkpointing true --model.compile default --model.compile_scope layers"
   # model.packed_attention varlen: FlashAttention-2 from cu_seqlens instead of sdpa's packed mask (run `varlen` first)
   [layers-varlen]="--model.gradient_checkpointing false ${ro[*]} --model.compile_scope layers --model.packed_attention varlen"
   [eager-gc-varlen]="--model.gradient_checkpointing true --model.compile null --model.packed_attention varlen"
