@@ -54,6 +54,7 @@ def main(argv: list[str] | None = None) -> list[dict]:
     parser.add_argument("--shape", default="gemma3-270m", choices=[*sorted(SHAPES), TINY])
     parser.add_argument("--layers", type=int, default=2)
     parser.add_argument("--compile", default="null", help="model.compile: null (eager), default, reduce-overhead")
+    parser.add_argument("--compile_scope", default="auto", help="model.compile_scope: auto, layers, backbone")
     parser.add_argument("--gradient_checkpointing", action="store_true")
     parser.add_argument("--pack_length", type=int, default=256)
     parser.add_argument("--activation_memory_budget", type=float)
@@ -65,6 +66,7 @@ def main(argv: list[str] | None = None) -> list[dict]:
         "--config", args.config, "--model.base_model", args.base_model, "--data.prompt_style", "tags",
         "--data.packing", "true", "--data.pack_length", str(args.pack_length), "--data.batch_size", "1",
         "--data.limit_train", "64", "--model.lora_dropout", "0.0", "--model.compile", args.compile,
+        "--model.compile_scope", args.compile_scope,
         "--model.gradient_checkpointing", str(args.gradient_checkpointing).lower()])
     device = torch.device("cpu")
     vocab = len(module.tokenizer) if args.shape == TINY else max(262144, len(module.tokenizer))
@@ -78,7 +80,7 @@ def main(argv: list[str] | None = None) -> list[dict]:
         for call in ("first", "second"):
             started = time.perf_counter()
             size, count, loss = saved_bytes(module, batch)
-            print(f"{args.shape}, {args.layers} layers, compile {args.compile}, checkpointing "
+            print(f"{args.shape}, {args.layers} layers, compile {args.compile} ({module._compile_scope}), checkpointing "
                   f"{args.gradient_checkpointing}, budget {args.activation_memory_budget}, {call} step "
                   f"({time.perf_counter() - started:.1f} s): {sum(size.values()) / 2**20:.1f} MiB in "
                   f"{sum(count.values())} tensors, loss {loss:.4f}")
