@@ -254,6 +254,7 @@ def run(argv: list[str] | None = None) -> dict[str, Any]:
         attn = module.hparams.attn_implementation  # the shapes are built with sdpa; --model.attn_implementation X
         if attn and attn != base.config._attn_implementation:
             base.set_attn_implementation(attn)
+        module.memory_shape = args.shape  # what gradient_checkpointing: auto sizes the step by
         module.build(device, base=base, datamodule=data)
     with warnings.catch_warnings():
         warnings.filterwarnings("ignore", message=".*(does not have many workers|number of training batches).*")
@@ -284,7 +285,8 @@ def run(argv: list[str] | None = None) -> dict[str, Any]:
         "quantization": hp.quantization, "target_modules": hp.target_modules, "lora_r": hp.lora_r,
         "compile": module._compile_mode, "compile_setting": hp.compile, "compile_scope": module._compile_scope,
         "compile_scope_setting": hp.get("compile_scope"),
-        "gradient_checkpointing": hp.gradient_checkpointing, "loss_kernel": hp.loss_kernel,
+        "gradient_checkpointing": module.checkpointing, "gradient_checkpointing_setting": hp.gradient_checkpointing,
+        "packed_attention": hp.get("packed_attention"), "loss_kernel": hp.loss_kernel,
         "batch_size": data.batch_size, "accumulate_grad_batches": trainer.accumulate_grad_batches,
         "max_seq_length": data.max_seq_length, "packing": data.packing,
         "pack_length": data.pack_length if data.packing else None, "pad_to_multiple_of": data.pad_to_multiple_of,

@@ -73,16 +73,48 @@ class DotLightningCLI(LightningCLI):
         self.datamodule.connect(self.model.tokenizer)
 
 
+def cuda_memory_gib() -> float | None:
+    """Total memory of the current CUDA device in GiB, None without one."""
+    import torch
+
+    if not torch.cuda.is_available():
+        return None
+    return torch.cuda.get_device_properties(torch.cuda.current_device()).total_memory / 2**30
+
+
+def fit_compiles(config) -> bool:
+    """Whether a fit of ``config`` on a CUDA device compiles its step when checkpointing is off
+    (``compilation.resolve_compile``)."""
+    from types import SimpleNamespace
+
+    import torch
+
+    from dotlightning.model.compilation import resolve_compile
+
+    data = SimpleNamespace(packing=config.get("data.packing"), pad_to_multiple_of=config.get("data.pad_to_multiple_of"))
+    return resolve_compile(config.get("model.compile"), torch.device("cuda"), data, checkpointing=False) is not None
+
+
 def apply_memory_budget(config) -> None:
     """With ``model.memory_budget_gib`` set, replace gradient checkpointing, batch size and accumulation by what
-    ``memory.pick_knobs`` picks for the budget (the effective batch stays), and say so; null changes nothing."""
+    ``memory.pick_knobs`` picks for the budget (the effective batch stays), and say so; null changes nothing.
+    ``auto``: the budget is ``memory.AUTO_FRACTION`` of the CUDA device's memory; without a CUDA device, or for a base
+    model the memory table has not measured, the config's own knobs stay (and a line says so)."""
     budget = config.get("model.memory_budget_gib")
     if budget is None:
         return
-    from dotlightning.model.memory import pick_knobs, shape_of
+    from dotlightning.model.memory import AUTO_FRACTION, pick_knobs, shape_of
 
     base_model = config["model.base_model"]
     shape = shape_of(base_model)
+    if budget == "auto":
+        total = cuda_memory_gib()
+        if total is None or shape is None:
+            why = "no CUDA device" if total is None else f"no measurement of {base_model!r} in the memory table"
+            print(f"dotlightning: model.memory_budget_gib=auto: {why}, so the config's gradient_checkpointing="
+                  f"{config.get('model.gradient_checkpointing')}, batch size and accumulation stay")
+            return
+        budget = round(AUTO_FRACTION * total, 1)
     if shape is None:
         raise ValueError(f"model.memory_budget_gib={budget}: the memory table has no measurement of {base_model!r}. "
                          "Fix: set model.memory_budget_gib to null and choose model.gradient_checkpointing, "
@@ -90,11 +122,13 @@ def apply_memory_budget(config) -> None:
                          "scripts/measure_memory.py and add it to dotlightning/configs/memory.json")
     length = config["data.pack_length"] if config.get("data.packing") else config["data.max_seq_length"]
     accumulate = config.get("trainer.accumulate_grad_batches") or 1
-    knobs = pick_knobs(shape, length, config["data.batch_size"], accumulate, budget)
+    knobs = pick_knobs(shape, length, config["data.batch_size"], accumulate, budget, compiles=fit_compiles(config))
     config["model.gradient_checkpointing"] = knobs.gradient_checkpointing
     config["data.batch_size"] = knobs.batch_size
     config["trainer.accumulate_grad_batches"] = knobs.accumulate_grad_batches
-    print(f"dotlightning: model.memory_budget_gib={budget}: gradient_checkpointing={knobs.gradient_checkpointing}, "
+    setting = config.get("model.memory_budget_gib")
+    budget_text = f"auto ({budget} GiB of this GPU)" if setting == "auto" else budget
+    print(f"dotlightning: model.memory_budget_gib={budget_text}: gradient_checkpointing={knobs.gradient_checkpointing}, "
           f"batch_size {knobs.batch_size} x accumulate_grad_batches {knobs.accumulate_grad_batches} (estimated peak "
           f"{knobs.estimated_peak_gib} GiB at {length} tokens per row, dotlightning/configs/memory.json)")
 

@@ -76,13 +76,21 @@ class Estimate:
         return self.tokens_per_s * saturation(tokens) / saturation(self.reference_tokens)
 
 
-def estimate(shape: str, gradient_checkpointing: bool, rows: list[dict[str, Any]] | None = None) -> Estimate:
+def estimate(shape: str, gradient_checkpointing: bool, rows: list[dict[str, Any]] | None = None,
+             compiled: bool = False) -> Estimate:
     """A line through the table's rows of ``shape``: through the smallest and largest micro-batch measured, or through
-    the weights and the one row there is. Raises ValueError when the table has no row for it."""
+    the weights and the one row there is. ``compiled``: the rows measured with the compiled step (``"compiled": true``)
+    where the table has them, else the eager ones (a compiled step keeps less, so those overestimate its peak). Raises
+    ValueError when the table has no row for it."""
     rows = load_table() if rows is None else rows
-    mine = sorted((r for r in rows if r["shape"] == shape and bool(r["gradient_checkpointing"]) == gradient_checkpointing
-                   and r.get("peak_allocated_gib") is not None and not r.get("error")),
-                  key=lambda r: r["batch_size"] * r["row_length"])
+
+    def measured(r: dict[str, Any], want_compiled: bool) -> bool:
+        return (r["shape"] == shape and bool(r["gradient_checkpointing"]) == gradient_checkpointing
+                and bool(r.get("compiled", False)) == want_compiled
+                and r.get("peak_allocated_gib") is not None and not r.get("error"))
+
+    mine = [r for r in rows if measured(r, True)] if compiled else []
+    mine = sorted(mine or [r for r in rows if measured(r, False)], key=lambda r: r["batch_size"] * r["row_length"])
     if not mine:
         raise ValueError(f"model.memory_budget_gib: the memory table has no measurement of {shape!r} with "
                          f"gradient_checkpointing={gradient_checkpointing}. Fix: measure it (python "
@@ -112,9 +120,11 @@ class Knobs(NamedTuple):
 
 
 def pick_knobs(shape: str, max_seq_length: int, batch_size: int, accumulate_grad_batches: int, budget_gib: float,
-               rows: list[dict[str, Any]] | None = None) -> Knobs:
+               rows: list[dict[str, Any]] | None = None, compiles: bool = False) -> Knobs:
     """The fastest (checkpointing, micro-batch, accumulation) with the same effective batch whose estimated peak at
-    ``max_seq_length`` tokens per row fits ``budget_gib`` less HEADROOM_GIB.
+    ``max_seq_length`` tokens per row fits ``budget_gib`` less HEADROOM_GIB. ``compiles``: the fit compiles its step
+    when checkpointing is off (``model.compile: auto`` on a CUDA device with Triton and packed or bucketed batches), so
+    that setting is estimated from the compiled rows.
 
     >>> rows = [{"shape": "s", "gradient_checkpointing": gc, "batch_size": 4, "row_length": 1024, "weights_gib": 1.0,
     ...          "peak_allocated_gib": peak, "tokens_per_s": tps} for gc, peak, tps in ((False, 9.0, 30e3), (True, 2.0, 20e3))]
@@ -129,7 +139,7 @@ def pick_knobs(shape: str, max_seq_length: int, batch_size: int, accumulate_grad
     candidates = []
     for gc in (False, True):
         try:
-            line = estimate(shape, gc, rows)
+            line = estimate(shape, gc, rows, compiled=compiles and not gc)
         except ValueError:
             continue
         for micro in (b for b in range(1, effective + 1) if effective % b == 0):
@@ -151,3 +161,35 @@ def pick_knobs(shape: str, max_seq_length: int, batch_size: int, accumulate_grad
     return Knobs(gradient_checkpointing=gc, batch_size=micro, accumulate_grad_batches=effective // micro,
                  estimated_peak_gib=round(line.peak_gib(micro * max_seq_length), 2),
                  estimated_tokens_per_s=round(speed))
+
+
+AUTO_FRACTION = 0.9
+"""``auto`` settings plan for this fraction of the GPU's memory (the display, other processes and the caching
+allocator's slack take some), less ``HEADROOM_GIB``."""
+
+
+def resolve_checkpointing(setting: bool | str, device_memory_gib: float | None, base_model: str, tokens: int,
+                          compiles: bool, rows: list[dict[str, Any]] | None = None) -> tuple[bool, str]:
+    """``model.gradient_checkpointing`` as a fit runs it, and why. ``auto``: off when the memory table's estimate of the
+    step without checkpointing (``tokens`` per micro-batch; the compiled rows when ``compiles``) fits ``AUTO_FRACTION``
+    of the GPU's memory less ``HEADROOM_GIB``, else on; on when there is no GPU (``device_memory_gib`` None) or the
+    table has not measured ``base_model`` (the memory-safe choice). True and False are used as given.
+
+    >>> rows = [{"shape": "gemma-2b", "gradient_checkpointing": False, "compiled": True, "batch_size": 4,
+    ...          "row_length": 1024, "weights_gib": 2.0, "peak_allocated_gib": 9.3, "tokens_per_s": 28e3}]
+    >>> [resolve_checkpointing("auto", card, "google/gemma-2b-it", 4096, True, rows)[0] for card in (8, 12, 24)]
+    [True, False, False]
+    >>> resolve_checkpointing("auto", None, "google/gemma-2b-it", 4096, True, rows)
+    (True, 'auto: on (no CUDA device)')
+    """
+    if setting != "auto":
+        return bool(setting), "as set"
+    shape = shape_of(base_model)
+    if device_memory_gib is None or shape is None:
+        why = "no CUDA device" if device_memory_gib is None else f"{base_model!r} not in the memory table"
+        return True, f"auto: on ({why})"
+    peak = estimate(shape, False, rows, compiled=compiles).peak_gib(tokens)
+    usable = AUTO_FRACTION * device_memory_gib - HEADROOM_GIB
+    fits = peak <= usable
+    return not fits, (f"auto: {'off' if fits else 'on'} (without it an estimated {peak:.1f} GiB at {tokens} tokens a "
+                      f"micro-batch, {'within' if fits else 'over'} {usable:.1f} GiB of this GPU's {device_memory_gib:.1f})")

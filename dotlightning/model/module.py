@@ -18,7 +18,7 @@ from typing import Any, Literal
 
 import lightning.pytorch as L
 import torch
-from lightning.pytorch.utilities import rank_zero_warn
+from lightning.pytorch.utilities import rank_zero_info, rank_zero_warn
 
 from dotlightning.model.base_models import EMBEDDED_GEMMA3_270M, Quantization, bf16_supported, load_base_model, load_tokenizer
 from dotlightning.model.adapter_metadata import CheckpointMismatchError, check_adapter_base, prompt_metadata
@@ -48,11 +48,14 @@ class DotLoRAModule(L.LightningModule):
         lora_dropout: Dropout on the LoRA input.
         target_modules: Linear layers that get adapters (seed: q_proj and v_proj; ``all-linear`` for every one).
         adapter: Start from this peft adapter directory instead of fresh LoRA weights (evaluate or continue training).
-        gradient_checkpointing: Recompute activations in backward (non-reentrant) to save memory.
+        gradient_checkpointing: Recompute activations in backward (non-reentrant) to save memory. ``auto``: off on a
+            GPU where the measured table (``configs/memory.json``) says the step fits 90 % of its memory without it,
+            on otherwise, and on a CPU (``memory.resolve_checkpointing``); the fit logs what it chose.
         memory_budget_gib: GPU memory to fit training in (e.g. 8, 12, 24). Set: ``fit`` picks gradient_checkpointing,
             data.batch_size and trainer.accumulate_grad_batches (same effective batch) from the measured table in
             ``configs/memory.json`` so that the estimated peak at the longest allowed row fits (``memory.py``); null
-            keeps the config's knobs.
+            keeps the config's knobs. ``auto``: 90 % of the CUDA device's memory (no CUDA device, or a base model the
+            table has not measured: the config's knobs stay).
         compile: ``torch.compile`` the transformer backbone for the training forward, with ``dynamic=False`` and this
             mode (``reduce-overhead`` adds CUDA graphs, which remove the eager step's host overhead on a GPU). Every
             batch shape compiles once, so pack (``data.packing``) or set ``data.pad_to_multiple_of`` (e.g. 64).
@@ -101,8 +104,8 @@ class DotLoRAModule(L.LightningModule):
         lora_dropout: float = 0.05,
         target_modules: list[str] | str = ("q_proj", "v_proj"),
         adapter: str | None = None,
-        gradient_checkpointing: bool = False,
-        memory_budget_gib: float | None = None,
+        gradient_checkpointing: bool | Literal["auto"] = False,
+        memory_budget_gib: float | Literal["auto"] | None = None,
         compile: CompileMode | None = None,
         compile_scope: CompileScope = "auto",
         learning_rate: float = 2e-4,
@@ -124,13 +127,18 @@ class DotLoRAModule(L.LightningModule):
             raise ValueError(f"model.warmup_ratio must be in [0, 1), got {warmup_ratio}")
         if lora_r < 1:
             raise ValueError(f"model.lora_r must be >= 1, got {lora_r}")
-        if memory_budget_gib is not None and not memory_budget_gib > 0:
-            raise ValueError(f"model.memory_budget_gib must be positive or null, got {memory_budget_gib}. Fix: use the "
-                             "GPU's memory in GiB, e.g. 8, or null to keep the config's batch and checkpointing")
+        if memory_budget_gib not in (None, "auto") and not (isinstance(memory_budget_gib, (int, float))
+                                                           and memory_budget_gib > 0):
+            raise ValueError(f"model.memory_budget_gib must be positive, auto or null, got {memory_budget_gib!r}. Fix: "
+                             "use the GPU's memory in GiB, e.g. 8, auto for the GPU in use, or null to keep the "
+                             "config's batch and checkpointing")
         if compile not in (None, "auto", "default", "reduce-overhead"):
             raise ValueError(f"model.compile must be null, 'auto', 'default' or 'reduce-overhead', got {compile!r}")
         check_compile_scope(compile_scope)
         check_loss_kernel(loss_kernel)  # a removed kernel (cce, liger) fails here, naming the valid ones
+        if gradient_checkpointing not in (True, False, "auto"):
+            raise ValueError(f"model.gradient_checkpointing must be true, false or auto, got {gradient_checkpointing!r}. "
+                             "Fix: use one of those")
         if packed_attention not in ("sdpa", "varlen"):
             raise ValueError(f"model.packed_attention must be 'sdpa' or 'varlen', got {packed_attention!r}. "
                              "Fix: use one of those")
@@ -145,6 +153,8 @@ class DotLoRAModule(L.LightningModule):
         self._compiled_backbone = None  # torch.compile'd decoder for training_step when `compile` is set
         self._compile_mode = None if compile == "auto" else compile  # `auto` is resolved in build()
         self._compile_scope = None  # the scope compiled with (compile_scope resolved in build()), None while eager
+        # gradient checkpointing as the fit runs it (`auto` is resolved in build())
+        self.checkpointing: bool | None = None if gradient_checkpointing == "auto" else bool(gradient_checkpointing)
         self.val_metrics = DotGraphMetrics()
         self.test_metrics = DotGraphMetrics()
         self._validations = 0
@@ -176,7 +186,8 @@ class DotLoRAModule(L.LightningModule):
         from peft import LoraConfig, PeftModel, get_peft_model
 
         hp = self.hparams
-        self._compile_mode = resolve_compile(hp.compile, device, datamodule, hp.gradient_checkpointing)
+        checkpointing = self._resolve_checkpointing(device, datamodule)
+        self._compile_mode = resolve_compile(hp.compile, device, datamodule, checkpointing)
         compile_mode = self._compile_mode
         torch.backends.cuda.enable_cudnn_sdp(hp.cudnn_attention)  # a global switch; a no-op on CPU
         if base is None:
@@ -189,7 +200,7 @@ class DotLoRAModule(L.LightningModule):
                 trust_remote_code=hp.trust_remote_code,
             )
         base.config.use_cache = False  # training; generate() turns the cache back on per call
-        if hp.gradient_checkpointing:
+        if checkpointing:
             base.gradient_checkpointing_enable(gradient_checkpointing_kwargs={"use_reentrant": False})
             if compile_mode:
                 # The hook that makes the embedding output require grad calls requires_grad_ inside the backbone: a
@@ -210,7 +221,7 @@ class DotLoRAModule(L.LightningModule):
                 task_type="CAUSAL_LM",
             )
             model = get_peft_model(base, lora)
-        if compile_mode and hp.gradient_checkpointing:
+        if compile_mode and checkpointing:
             base.disable_input_require_grads()  # peft's copy of the hook (unquantized bases)
         _disable_bnb_cpu_bf16_fast_path(model)
         # LoRA weights train in fp32 for stable Adam updates; the frozen base stays in its compute dtype.
@@ -224,10 +235,30 @@ class DotLoRAModule(L.LightningModule):
             # model, whose KV-cache decode steps (T=1, a growing cache) would each compile or record a graph. Stored
             # with vars(), not setattr, so that it stays out of the module tree (the frozen base would be listed twice).
             backbone = model.get_base_model().model
-            self._compile_scope = resolve_compile_scope(hp.get("compile_scope", "backbone"), hp.gradient_checkpointing,
-                                                        backbone)
+            self._compile_scope = resolve_compile_scope(hp.get("compile_scope", "backbone"), checkpointing, backbone)
             vars(self)["_compiled_backbone"] = compile_for_training(backbone, compile_mode, self._compile_scope,
-                                                                    hp.gradient_checkpointing)
+                                                                    checkpointing)
+
+    def _resolve_checkpointing(self, device: torch.device, datamodule: Any) -> bool:
+        """``gradient_checkpointing`` as this fit runs it (``auto`` sized on the device and the training batches);
+        kept as ``self.checkpointing``."""
+        setting = self.hparams.gradient_checkpointing
+        if setting == "auto" and datamodule is None:
+            self.checkpointing, why = True, "auto: on (no training data to size the step by)"
+        else:
+            from dotlightning.model.memory import resolve_checkpointing
+
+            memory = torch.cuda.get_device_properties(device).total_memory / 2**30 if device.type == "cuda" else None
+            packing = getattr(datamodule, "packing", False)
+            row = getattr(datamodule, "pack_length" if packing else "max_seq_length", 0) or 0
+            tokens = (getattr(datamodule, "batch_size", 0) or 0) * row
+            compiles = resolve_compile(self.hparams.compile, device, datamodule, checkpointing=False) is not None
+            # scripts that build a random-weight shape name it here (scripts/benchmark.py --shape)
+            model_name = getattr(self, "memory_shape", None) or self.hparams.base_model
+            self.checkpointing, why = resolve_checkpointing(setting, memory, model_name, tokens, compiles)
+        if setting == "auto":
+            rank_zero_info(f"model.gradient_checkpointing={why}")
+        return self.checkpointing
 
     def trainable_state_dict(self) -> dict[str, torch.Tensor]:
         names = {name for name, parameter in self.named_parameters() if parameter.requires_grad}

@@ -217,7 +217,7 @@ class ExplainOutOfMemory(L.Callback):
         batch_size = getattr(data, "batch_size", None)
         accumulate = trainer.accumulate_grad_batches
         fixes = []
-        if not getattr(pl_module.hparams, "gradient_checkpointing", True):
+        if getattr(pl_module, "checkpointing", True) is False:
             fixes.append("--model.gradient_checkpointing true (recomputes activations; the Gemma-2B shape at batch 4 peaked at 3.0 instead of 7.7 GiB)")
         if batch_size and batch_size > 1:
             fixes.append(f"--data.batch_size {batch_size // 2} --trainer.accumulate_grad_batches {accumulate * 2} "
