@@ -45,8 +45,8 @@ RECIPE = dict(lora_r=16, lora_alpha=32, target_modules=["q_proj", "v_proj"], lor
               warmup_ratio=0.1, batch_size=4, accumulate=4)
 PEERS = ("trl", "trl-liger", "unsloth")
 # dotlightning's stacks: scripts/benchmark.py overrides on configs/gemma.yaml (the seed's recipe; packed 4 x 1024 rows,
-# accumulate 1, checkpointing and compile: auto since 2026-12-07; auto stays eager with checkpointing since 2026-12-08,
-# so dl-default runs eager). Unpacked stacks set the seed's 4 x 4 explicitly.
+# accumulate 1, compile: auto since 2026-12-07, which stays eager with checkpointing since 2026-12-08; checkpointing
+# auto since 2026-12-08, off on a GPU the step fits, so dl-default compiles there). Unpacked stacks set the seed's 4 x 4.
 SEED_BATCHES = ["--data.packing", "false", "--trainer.accumulate_grad_batches", "4"]
 PACKED = ["--data.packing", "true", "--data.pack_length", "1024", "--trainer.accumulate_grad_batches", "1"]
 DOTLIGHTNING_STACKS: dict[str, list[str]] = {
