@@ -243,7 +243,10 @@ class DotLoRAModule(L.LightningModule):
         """``gradient_checkpointing`` as this fit runs it (``auto`` sized on the device and the training batches);
         kept as ``self.checkpointing``."""
         setting = self.hparams.gradient_checkpointing
-        if setting == "auto" and datamodule is None:
+        if setting != "auto":
+            self.checkpointing = bool(setting)
+            return self.checkpointing
+        if datamodule is None:
             self.checkpointing, why = True, "auto: on (no training data to size the step by)"
         else:
             from dotlightning.model.memory import resolve_checkpointing
@@ -256,8 +259,7 @@ class DotLoRAModule(L.LightningModule):
             # scripts that build a random-weight shape name it here (scripts/benchmark.py --shape)
             model_name = getattr(self, "memory_shape", None) or self.hparams.base_model
             self.checkpointing, why = resolve_checkpointing(setting, memory, model_name, tokens, compiles)
-        if setting == "auto":
-            rank_zero_info(f"model.gradient_checkpointing={why}")
+        rank_zero_info(f"model.gradient_checkpointing={why}")
         return self.checkpointing
 
     def trainable_state_dict(self) -> dict[str, torch.Tensor]:
