@@ -232,7 +232,8 @@ def parse_args(argv: list[str]) -> tuple[argparse.Namespace, list[str]]:
     return args, cli_args
 
 
-def run(argv: list[str] | None = None) -> dict[str, Any]:
+def run(argv: list[str] | None = None, extra_callbacks: tuple[L.Callback, ...] = ()) -> dict[str, Any]:
+    """The benchmark; ``extra_callbacks`` join the fit (scripts/sync_sites.py watches the steps with one)."""
     argv = list(sys.argv[1:] if argv is None else argv)
     args, cli_args = parse_args(argv)
     started = time.perf_counter()
@@ -244,7 +245,7 @@ def run(argv: list[str] | None = None) -> dict[str, Any]:
                                                                                     max_epochs=-1)
     trainer = L.Trainer(devices=1, **length, limit_val_batches=0,
                         num_sanity_val_steps=0, logger=False, enable_checkpointing=False, enable_progress_bar=False,
-                        enable_model_summary=False, callbacks=[*callbacks, timer], **settings)
+                        enable_model_summary=False, callbacks=[*callbacks, timer, *extra_callbacks], **settings)
     device = trainer.strategy.root_device
     if args.shape:
         vocab = len(module.tokenizer) if args.shape == TINY else max(SHAPES[args.shape][1]["vocab_size"],
