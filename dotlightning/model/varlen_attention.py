@@ -28,6 +28,7 @@ path, with a sliding window shorter than the examples); the CUDA kernel path has
 from __future__ import annotations
 
 import contextlib
+import functools
 from typing import Any, Iterator
 
 import torch
@@ -123,8 +124,9 @@ def varlen_attention_forward(module: torch.nn.Module, query: Tensor, key: Tensor
     return out.view(batch, length, heads, out.shape[-1]), None
 
 
+@functools.cache
 def register() -> None:
-    """Make :data:`NAME` a transformers attention implementation (idempotent)."""
+    """Make :data:`NAME` a transformers attention implementation (once; later calls return at once)."""
     from transformers import AttentionInterface
 
     AttentionInterface.register(NAME, varlen_attention_forward)
