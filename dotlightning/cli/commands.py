@@ -22,6 +22,7 @@ from lightning.pytorch import Callback, Trainer
 from lightning.pytorch.cli import LightningArgumentParser, LightningCLI
 
 from dotlightning.data.datamodule import DotDataModule
+from dotlightning.model.memory import cuda_memory_gib
 from dotlightning.model.module import DotLoRAModule
 from dotlightning.train.callbacks import WritePredictions, WriteSamples
 
@@ -71,15 +72,6 @@ class DotLightningCLI(LightningCLI):
     def instantiate_classes(self) -> None:
         super().instantiate_classes()
         self.datamodule.connect(self.model.tokenizer)
-
-
-def cuda_memory_gib() -> float | None:
-    """Total memory of the current CUDA device in GiB, None without one."""
-    import torch
-
-    if not torch.cuda.is_available():
-        return None
-    return torch.cuda.get_device_properties(torch.cuda.current_device()).total_memory / 2**30
 
 
 def fit_compiles(config) -> bool:

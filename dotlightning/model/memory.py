@@ -163,6 +163,16 @@ def pick_knobs(shape: str, max_seq_length: int, batch_size: int, accumulate_grad
                  estimated_tokens_per_s=round(speed))
 
 
+def cuda_memory_gib(device: Any = None) -> float | None:
+    """Total memory of a CUDA device (default: the current one) in GiB; None for a CPU or without CUDA."""
+    import torch
+
+    if (device is not None and torch.device(device).type != "cuda") or not torch.cuda.is_available():
+        return None
+    device = torch.cuda.current_device() if device is None else device
+    return torch.cuda.get_device_properties(device).total_memory / 2**30
+
+
 AUTO_FRACTION = 0.9
 """``auto`` settings plan for this fraction of the GPU's memory (the display, other processes and the caching
 allocator's slack take some), less ``HEADROOM_GIB``."""

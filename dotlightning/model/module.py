@@ -249,9 +249,9 @@ class DotLoRAModule(L.LightningModule):
         if datamodule is None:
             self.checkpointing, why = True, "auto: on (no training data to size the step by)"
         else:
-            from dotlightning.model.memory import resolve_checkpointing
+            from dotlightning.model.memory import cuda_memory_gib, resolve_checkpointing
 
-            memory = torch.cuda.get_device_properties(device).total_memory / 2**30 if device.type == "cuda" else None
+            memory = cuda_memory_gib(device)
             packing = getattr(datamodule, "packing", False)
             row = getattr(datamodule, "pack_length" if packing else "max_seq_length", 0) or 0
             tokens = (getattr(datamodule, "batch_size", 0) or 0) * row
